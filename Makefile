@@ -1,0 +1,49 @@
+# kcd: `make demo` shows the whole job on a local environment; `make test` is what CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck imports pytest env deps bench bench-env clean-env
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# System packages (apt-get) and the Go-built control plane, helm, ct, kwok, etcd (cached under ~/.cache/kcd).
+env: $(VENV)/.installed
+	tools/testenv/system-deps.sh
+	tools/testenv/build.sh all
+
+deps: env
+
+demo: deps
+	$(PY) -m tests.env
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+imports: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
+
+# pytest exits 5 when a selection (PYTEST_ARGS=-k …) matches no test; that is not a failure of the code.
+pytest: deps
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests were selected"; rc=0; fi; exit $$rc
+
+test: lint typecheck imports pytest
+
+bench: bench-env
+
+bench-env: deps
+	$(PY) -m benchmarks.bench_env
+
+clean-env:
+	rm -rf ~/.cache/kcd/src

@@ -1,0 +1,3 @@
+from kcd.cli import main
+
+main()

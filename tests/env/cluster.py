@@ -1,0 +1,221 @@
+"""A real control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok.
+
+kwok plays the kubelet for fake nodes (pods become Running/Ready, Job pods Succeed, deleted pods go away,
+and pods marked with a fault misbehave; see kwok-stages.yaml). Nothing ever connects to a pod IP or a ClusterIP:
+they are not real hosts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import ssl
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from tests.env import binaries
+from tests.env.pki import Pki, make_pki, write_kubeconfig
+from tests.env.procs import EnvError, ProcGroup, free_port, wait_until
+
+STAGES = Path(__file__).with_name("kwok-stages.yaml")
+POD_CIDR = "10.244.0.0/16"
+SERVICE_CIDR = "10.96.0.0/16"
+
+
+@dataclass
+class Cluster:
+    """What a test needs to reach a cluster: a kubeconfig. `procs` is empty for an existing cluster."""
+
+    kubeconfig: Path
+    server: str
+    workdir: Path
+    pki: Pki | None = None
+    procs: ProcGroup | None = None
+    nodes: list[str] = field(default_factory=list)
+
+    @property
+    def local(self) -> bool:
+        return self.procs is not None
+
+    def stop(self) -> None:
+        if self.procs is not None:
+            self.procs.stop()
+
+
+def _https_ok(url: str, ca: Path) -> bool:
+    ctx = ssl.create_default_context(cafile=str(ca))
+    with urllib.request.urlopen(url, context=ctx, timeout=2) as resp:  # noqa: S310 - loopback only
+        return bool(resp.status == 200)
+
+
+def _http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback only
+        return bool(resp.status == 200)
+
+
+def _start_etcd(procs: ProcGroup, workdir: Path) -> int:
+    port, peer = free_port(), free_port()
+    proc = procs.start(
+        "etcd",
+        [
+            str(binaries.binary("etcd")),
+            "--name=default",
+            f"--data-dir={workdir / 'etcd'}",
+            f"--listen-client-urls=http://127.0.0.1:{port}",
+            f"--advertise-client-urls=http://127.0.0.1:{port}",
+            f"--listen-peer-urls=http://127.0.0.1:{peer}",
+            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+            f"--initial-cluster=default=http://127.0.0.1:{peer}",
+            "--listen-metrics-urls=",
+            "--unsafe-no-fsync=true",
+            "--quota-backend-bytes=4294967296",
+            "--auto-compaction-retention=1",
+            "--log-level=warn",
+        ],
+    )
+    wait_until(lambda: _http_ok(f"http://127.0.0.1:{port}/health"), what="etcd health", timeout=30, proc=proc)
+    return port
+
+
+def _start_apiserver(procs: ProcGroup, pki: Pki, etcd_port: int) -> int:
+    port = free_port()
+    proc = procs.start(
+        "kube-apiserver",
+        [
+            str(binaries.binary("kube-apiserver")),
+            f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={port}",
+            f"--tls-cert-file={pki.admin_cert}",
+            f"--tls-private-key-file={pki.admin_key}",
+            f"--client-ca-file={pki.ca_cert}",
+            "--authorization-mode=Node,RBAC",
+            "--allow-privileged=true",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki.sa_pub}",
+            f"--service-account-signing-key-file={pki.sa_key}",
+            # Tests and benchmarks make many requests in bursts; flow control only slows them down here.
+            "--enable-priority-and-fairness=false",
+            "--max-requests-inflight=0",
+            "--max-mutating-requests-inflight=0",
+            "--endpoint-reconciler-type=none",
+            "--profiling=false",
+        ],
+    )
+    wait_until(
+        lambda: _https_ok(f"https://127.0.0.1:{port}/readyz", pki.ca_cert),
+        what="kube-apiserver /readyz",
+        timeout=90,
+        proc=proc,
+    )
+    return port
+
+
+def _start_controllers(procs: ProcGroup, pki: Pki, kubeconfig: Path, workdir: Path) -> None:
+    common = [
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        "--bind-address=127.0.0.1",
+        "--leader-elect=false",
+        "--profiling=false",
+    ]
+    procs.start(
+        "kube-controller-manager",
+        [
+            str(binaries.binary("kube-controller-manager")),
+            *common,
+            f"--secure-port={free_port()}",
+            f"--root-ca-file={pki.ca_cert}",
+            f"--service-account-private-key-file={pki.sa_key}",
+            "--use-service-account-credentials=false",
+            # Fewer idle controllers: no cloud, no node IPAM (kwok assigns pod IPs), faster node health.
+            "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller",
+            "--node-monitor-grace-period=60s",
+            "--concurrent-deployment-syncs=10",
+            "--concurrent-replicaset-syncs=10",
+        ],
+    )
+    procs.start("kube-scheduler", [str(binaries.binary("kube-scheduler")), *common, f"--secure-port={free_port()}"])
+    config = {
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "kind": "KwokConfiguration",
+        "options": {
+            "manageAllNodes": True,
+            "nodeIP": "127.0.0.1",  # the apiserver dials InternalIP for logs/exec: it must stay loopback
+            "cidr": POD_CIDR,
+            "nodeLeaseDurationSeconds": 40,
+        },
+    }
+    kwok_port = free_port()
+    kwok_config = workdir / "kwok.yaml"
+    kwok_config.write_text(yaml.safe_dump(config) + "---\n" + STAGES.read_text())
+    procs.start(
+        "kwok",
+        [
+            str(binaries.binary("kwok")),
+            f"--kubeconfig={kubeconfig}",
+            f"--config={kwok_config}",
+            "--manage-all-nodes=true",
+            "--node-ip=127.0.0.1",
+            f"--node-port={kwok_port}",
+            f"--server-address=127.0.0.1:{kwok_port}",
+            f"--tls-cert-file={pki.admin_cert}",
+            f"--tls-private-key-file={pki.admin_key}",
+        ],
+    )
+
+
+def start(workdir: Path, *, nodes: int = 1, full: bool = True) -> Cluster:
+    """Start a control plane under `workdir`; `full=False` gives only etcd + kube-apiserver (nothing reconciles)."""
+    for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
+        binaries.binary(name)  # fail fast, with one line, before starting anything
+    workdir.mkdir(parents=True, exist_ok=True)
+    procs = ProcGroup(workdir / "logs")
+    try:
+        pki = make_pki(workdir / "pki")
+        api_port = _start_apiserver(procs, pki, _start_etcd(procs, workdir))
+        server = f"https://127.0.0.1:{api_port}"
+        kubeconfig = write_kubeconfig(workdir / "kubeconfig", server=server, pki=pki)
+        cluster = Cluster(kubeconfig=kubeconfig, server=server, workdir=workdir, pki=pki, procs=procs)
+        if full:
+            _start_controllers(procs, pki, kubeconfig, workdir)
+            from tests.env.kubeready import add_nodes
+
+            cluster.nodes = add_nodes(cluster, count=nodes, procs=procs)
+        return cluster
+    except BaseException:
+        procs.stop()
+        raise
+
+
+def existing(kubeconfig: str, workdir: Path) -> Cluster:
+    """Use a cluster the developer already has (kind, k3d, …): KCD_TEST_KUBECONFIG=<path>."""
+    path = Path(kubeconfig).expanduser()
+    if not path.exists():
+        raise EnvError(f"KCD_TEST_KUBECONFIG={kubeconfig} does not exist")
+    data = yaml.safe_load(path.read_text())
+    context = data.get("current-context")
+    ctx: dict[str, str] = next((c["context"] for c in data.get("contexts", []) if c["name"] == context), {})
+    server = next((c["cluster"]["server"] for c in data.get("clusters", []) if c["name"] == ctx.get("cluster")), "")
+    return Cluster(kubeconfig=path, server=server, workdir=workdir)
+
+
+def from_env(workdir: Path, *, nodes: int = 1, full: bool = True) -> Cluster:
+    external = os.environ.get("KCD_TEST_KUBECONFIG")
+    if external:
+        return existing(external, workdir)
+    return start(workdir, nodes=nodes, full=full)
+
+
+def describe(cluster: Cluster) -> str:
+    lines = [f"kubeconfig: {cluster.kubeconfig}", f"apiserver:  {cluster.server}"]
+    if cluster.procs:
+        lines.append(f"logs:       {cluster.procs.logdir}")
+    with contextlib.suppress(Exception):
+        lines.append(f"nodes:      {', '.join(cluster.nodes)}")
+    return "\n".join(lines)

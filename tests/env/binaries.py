@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -54,5 +55,6 @@ def system_binary(name: str, package: str) -> Path:
 
 def bin_path() -> str:
     """A PATH with every cached tool directory first (helm, ct and kubectl shell out to each other)."""
-    dirs = [str(binary(n).parent) for n in ("kubectl", "helm", "ct")]
-    return os.pathsep.join([*dirs, os.environ.get("PATH", "")])
+    dirs = [str(cache_dir() / "bin" / _DIRS[n].format(**versions())) for n in ("kubectl", "helm", "ct")]
+    # The venv's bin holds yamllint and yamale, which ct runs.
+    return os.pathsep.join([*dirs, str(Path(sys.executable).parent), os.environ.get("PATH", "")])

@@ -1,0 +1,42 @@
+"""Run the real helm and ct binaries (built into ~/.cache/kcd/bin) against charts/kcd."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.env import binaries
+
+CHART = binaries.ROOT / "charts" / "kcd"
+KUBE_VERSION = binaries.versions()["KUBE_VERSION"]
+
+
+def tool_env(kubeconfig: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, "PATH": binaries.bin_path(), "HELM_CACHE_HOME": str(binaries.cache_dir() / "helm-cache")}
+    env["HELM_CONFIG_HOME"] = str(binaries.cache_dir() / "helm-config")
+    env["HELM_DATA_HOME"] = str(binaries.cache_dir() / "helm-data")
+    if kubeconfig is not None:
+        env["KUBECONFIG"] = str(kubeconfig)
+    return env
+
+
+def run(argv: list[str], *, kubeconfig: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        argv, cwd=binaries.ROOT, env=tool_env(kubeconfig), capture_output=True, text=True, timeout=300, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def helm(*args: str, kubeconfig: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run([str(binaries.binary("helm")), *args], kubeconfig=kubeconfig, check=check)
+
+
+def template(*args: str) -> list[dict[str, Any]]:
+    out = helm("template", "kcd", str(CHART), "--namespace", "kcd", "--kube-version", KUBE_VERSION, *args).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]

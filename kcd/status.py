@@ -1,0 +1,284 @@
+"""KCD status as frozen data: status.currStatus and friends, conditions, and the in-flight rollout (status.rollout).
+
+Re-exported by kcd.model, which is where callers import it from. Reading is lenient (the controller wrote the status;
+garbage in it is dropped, never raised); writing is complete: `to_dict()` emits every field, with null for unset ones,
+so that one JSON merge patch of `status` replaces the previous values instead of mixing old and new.
+
+  Status.from_dict(raw) -> Status;  Status.to_dict() -> dict
+  RolloutState(version=, phase=, ...); .advance(phase, *, now) -> RolloutState; .to_dict(); RolloutState.from_dict(raw)
+  condition(type, ok, reason, message, *, generation, now) -> Condition   (ok None means "Unknown")
+  set_condition(conditions, new) -> tuple[Condition, ...]   (keeps lastTransitionTime while the status is unchanged)
+  find_condition(conditions, type) -> Condition | None
+  quarantine(failed_versions, version) -> tuple[str, ...]   (appends, capped at MAX_FAILED_VERSIONS, oldest dropped)
+  format_time(datetime) -> str  (RFC 3339, UTC, whole seconds, "Z")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+MAX_FAILED_VERSIONS = 100  # the CRD's maxItems for status.failedVersions
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+class CurrStatus(enum.StrEnum):
+    """status.currStatus (the original's values)."""
+
+    PROGRESSING = "Progressing"
+    SUCCESS = "Success"
+    FAILED = "Failed"
+
+
+class Outcome(enum.StrEnum):
+    """How a rollout ended (history records, status.rollout.outcome)."""
+
+    SUCCESS = "Success"
+    FAILED = "Failed"
+    ROLLED_BACK = "RolledBack"
+
+
+class ConditionType(enum.StrEnum):
+    READY = "Ready"
+    RECONCILING = "Reconciling"
+    STALLED = "Stalled"
+
+
+class Phase(enum.StrEnum):
+    """status.rollout.phase: the step a rollout is in (the CRD's enum lists exactly these)."""
+
+    VERIFYING = "Verifying"  # container.verify, before any patch
+    PATCHING = "Patching"  # setting the image on the selected workloads
+    WAITING = "Waiting"  # waiting for the workloads to roll out
+    POST_VERIFYING = "PostVerifying"  # strategy.verify
+    SWITCHING = "Switching"  # blue-green: switching the Service selector
+    SCALING_DOWN = "ScalingDown"  # blue-green: scaling the old colour down
+    ROLLING_BACK = "RollingBack"  # restoring successVersion after a failure
+    RECORDING = "Recording"  # config ConfigMap, history, final status
+
+
+class Reason(enum.StrEnum):
+    """Condition and Event reasons (CamelCase, documented here only)."""
+
+    ROLLOUT_STARTED = "RolloutStarted"
+    ROLLOUT_PROGRESSING = "RolloutProgressing"
+    ROLLOUT_SUCCEEDED = "RolloutSucceeded"
+    ROLLOUT_FAILED = "RolloutFailed"
+    ROLLOUT_TIMED_OUT = "RolloutTimedOut"
+    ROLLED_BACK = "RolledBack"
+    ROLLBACK_FAILED = "RollbackFailed"
+    VERIFICATION_FAILED = "VerificationFailed"
+    DRIFT_CORRECTED = "DriftCorrected"
+    UP_TO_DATE = "UpToDate"
+    PAUSED = "Paused"
+    INVALID_SPEC = "InvalidSpec"
+    WORKLOAD_NOT_FOUND = "WorkloadNotFound"
+    CONTAINER_NOT_FOUND = "ContainerNotFound"
+    INVALID_CANDIDATE = "InvalidCandidate"
+    QUARANTINED = "Quarantined"
+    QUARANTINE_CLEARED = "QuarantineCleared"
+    CONFIG_UPDATE_FAILED = "ConfigUpdateFailed"
+    HISTORY_UPDATE_FAILED = "HistoryUpdateFailed"
+    API_ERROR = "APIError"
+
+
+def format_time(when: datetime.datetime) -> str:
+    """RFC 3339 in UTC with a Z and whole seconds (metav1.Time's format)."""
+    return when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _str(raw: Mapping[str, Any], key: str) -> str:
+    value = raw.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _int(raw: Mapping[str, Any], key: str, default: int = 0) -> int:
+    value = raw.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _enum(kind: type[_E], value: Any) -> _E | None:
+    return kind(value) if isinstance(value, str) and value in set(kind) else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Condition:
+    """A metav1.Condition."""
+
+    type: ConditionType
+    status: str  # "True" | "False" | "Unknown"
+    reason: str
+    message: str
+    last_transition_time: str
+    observed_generation: int = 0
+
+    @property
+    def is_true(self) -> bool:
+        return self.status == "True"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": str(self.type),
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+            "lastTransitionTime": self.last_transition_time,
+            "observedGeneration": self.observed_generation,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Condition | None:
+        if not isinstance(raw, Mapping) or (kind := _enum(ConditionType, raw.get("type"))) is None:
+            return None
+        status = raw.get("status")
+        return cls(
+            type=kind,
+            status=status if status in ("True", "False", "Unknown") else "Unknown",
+            reason=_str(raw, "reason"),
+            message=_str(raw, "message"),
+            last_transition_time=_str(raw, "lastTransitionTime"),
+            observed_generation=_int(raw, "observedGeneration"),
+        )
+
+
+def condition(
+    type: ConditionType,
+    ok: bool | None,
+    reason: str,
+    message: str,
+    *,
+    generation: int,
+    now: datetime.datetime,
+) -> Condition:
+    status = "Unknown" if ok is None else ("True" if ok else "False")
+    return Condition(type, status, str(reason), message, format_time(now), generation)
+
+
+def find_condition(conditions: Sequence[Condition], type: ConditionType) -> Condition | None:
+    return next((c for c in conditions if c.type == type), None)
+
+
+def set_condition(conditions: Sequence[Condition], new: Condition) -> tuple[Condition, ...]:
+    """Replace (or append) the condition of new.type; an unchanged status keeps its lastTransitionTime."""
+    old = find_condition(conditions, new.type)
+    if old is not None and old.status == new.status and old.last_transition_time:
+        new = dataclasses.replace(new, last_transition_time=old.last_transition_time)
+    if old is None:
+        return (*conditions, new)
+    return tuple(new if c.type == new.type else c for c in conditions)
+
+
+def quarantine(failed_versions: Sequence[str], version: str) -> tuple[str, ...]:
+    kept = [v for v in failed_versions if v != version]
+    return tuple([*kept, version][-MAX_FAILED_VERSIONS:])
+
+
+@dataclasses.dataclass(frozen=True)
+class RolloutState:
+    """The in-flight rollout, persisted in status.rollout after every step so that a restarted controller resumes it.
+
+    `step` counts finished steps inside the phase (e.g. workloads done); `patched` lists the "Kind/name" workloads this
+    rollout already set the image on; `outcome`/`reason` carry the result into the Recording phase.
+    """
+
+    version: str
+    phase: Phase
+    digest: str = ""
+    step: int = 0
+    attempt: int = 0
+    started_at: str = ""
+    phase_started_at: str = ""
+    previous_version: str = ""
+    patched: tuple[str, ...] = ()
+    outcome: Outcome | None = None
+    reason: str = ""
+    message: str = ""
+
+    def advance(self, phase: Phase, *, now: datetime.datetime) -> RolloutState:
+        """The same rollout in `phase`, at its first step."""
+        return dataclasses.replace(self, phase=phase, step=0, phase_started_at=format_time(now))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "digest": self.digest,
+            "phase": str(self.phase),
+            "step": self.step,
+            "attempt": self.attempt,
+            "startedAt": self.started_at or None,
+            "phaseStartedAt": self.phase_started_at or None,
+            "previousVersion": self.previous_version,
+            "patched": list(self.patched),
+            "outcome": None if self.outcome is None else str(self.outcome),
+            "reason": self.reason,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> RolloutState | None:
+        """None when there is no rollout (or it is unreadable: unknown phase, no version)."""
+        if not isinstance(raw, Mapping) or not _str(raw, "version"):
+            return None
+        phase = _enum(Phase, raw.get("phase"))
+        if phase is None:
+            return None
+        patched = raw.get("patched")
+        return cls(
+            version=_str(raw, "version"),
+            phase=phase,
+            digest=_str(raw, "digest"),
+            step=_int(raw, "step"),
+            attempt=_int(raw, "attempt"),
+            started_at=_str(raw, "startedAt"),
+            phase_started_at=_str(raw, "phaseStartedAt"),
+            previous_version=_str(raw, "previousVersion"),
+            patched=tuple(p for p in patched if isinstance(p, str)) if isinstance(patched, list) else (),
+            outcome=_enum(Outcome, raw.get("outcome")),
+            reason=_str(raw, "reason"),
+            message=_str(raw, "message"),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Status:
+    curr_version: str = ""
+    curr_status: CurrStatus | None = None
+    curr_status_time: str = ""
+    success_version: str = ""
+    observed_generation: int = 0
+    conditions: tuple[Condition, ...] = ()
+    failed_versions: tuple[str, ...] = ()
+    rollout: RolloutState | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "currVersion": self.curr_version,
+            "currStatus": None if self.curr_status is None else str(self.curr_status),
+            "currStatusTime": self.curr_status_time or None,
+            "successVersion": self.success_version,
+            "observedGeneration": self.observed_generation,
+            "conditions": [c.to_dict() for c in self.conditions],
+            "failedVersions": list(self.failed_versions),
+            "rollout": None if self.rollout is None else self.rollout.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Status:
+        if not isinstance(raw, Mapping):
+            return cls()
+        conditions = raw.get("conditions") if isinstance(raw.get("conditions"), list) else []
+        failed = raw.get("failedVersions") if isinstance(raw.get("failedVersions"), list) else []
+        return cls(
+            curr_version=_str(raw, "currVersion"),
+            curr_status=_enum(CurrStatus, raw.get("currStatus")),
+            curr_status_time=_str(raw, "currStatusTime"),
+            success_version=_str(raw, "successVersion"),
+            observed_generation=_int(raw, "observedGeneration"),
+            conditions=tuple(c for c in map(Condition.from_dict, conditions or []) if c is not None),
+            failed_versions=tuple(v for v in failed or [] if isinstance(v, str)),
+            rollout=RolloutState.from_dict(raw.get("rollout")),
+        )

@@ -124,10 +124,14 @@ def add(records: Sequence[Record], record: Record, max_entries: int) -> list[Rec
     if len(record.reason) > MAX_REASON_CHARS:
         record = dataclasses.replace(record, reason=record.reason[: MAX_REASON_CHARS - 1] + "…")
     merged = list(records) if records and records[0] == record else [record, *records]
-    merged = merged[: max(1, max_entries)]
-    while len(merged) > 1 and len(encode(merged).encode()) > MAX_DATA_BYTES:
-        merged.pop()
-    return merged
+    kept: list[Record] = []
+    size = 2  # the brackets
+    for item in merged[: max(1, max_entries)]:
+        size += len(encode([item]).encode()) - 1  # its JSON and a comma
+        if kept and size > MAX_DATA_BYTES:
+            break
+        kept.append(item)
+    return kept
 
 
 def configmap(*, namespace: str, workload: str, records: Sequence[Record]) -> dict[str, Any]:

@@ -210,6 +210,8 @@ class Spec:
     @classmethod
     def from_dict(cls, raw: Any) -> Spec:
         raw = mapping(raw, "spec")
+        image_repo = string(raw, "imageRepo", "spec", required=True)
+        tag = string(raw, "tag", "spec", required=True)
         selector = string_map(raw.get("selector"), "spec.selector")
         if not selector:
             raise SpecError("spec.selector", "must be a non-empty map of labels")
@@ -225,8 +227,8 @@ class Spec:
             cfg = mapping(raw["config"], "spec.config")
             config = ConfigRef(string(cfg, "name", "spec.config", True), string(cfg, "key", "spec.config", True))
         return cls(
-            image_repo=string(raw, "imageRepo", "spec", required=True),
-            tag=string(raw, "tag", "spec", required=True),
+            image_repo=image_repo,
+            tag=tag,
             selector=selector,
             container=Container(
                 name=string(container, "name", "spec.container", required=True),

@@ -64,3 +64,29 @@ def install(api_client: Any, *, timeout: float = 60) -> None:
         return any(c.type == "Established" and c.status == "True" for c in status.conditions or [])
 
     wait_until(established, what=f"CRD {CRD_NAME} Established", timeout=timeout)
+
+
+def original_example(*, name: str = "kcdkcd", namespace: str = "kube-system") -> dict[str, Any]:
+    """The original kcd's example KCD (k8s/kubectl/kcd.yaml, seed-kcd.md §8) with only apiVersion changed."""
+    return {
+        "apiVersion": "kcd.io/v1",
+        "kind": "KCD",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "imageRepo": "nearmap/kcd",
+            "tag": "latest",
+            "pollIntervalSeconds": 300,
+            "selector": {"kcdapp": "kcdkcd"},
+            "container": {"name": "kcd"},
+            "config": {"name": "kcd", "key": "version"},
+        },
+    }
+
+
+def drop_nulls(value: Any) -> Any:
+    """`value` without null members, as the API server prunes them (for schema checks of merge-patch shapes)."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value

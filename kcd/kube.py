@@ -85,13 +85,26 @@ class Kube:
     def close(self) -> None:
         self.api.close()
 
-    def request(self, method: str, path: str, *, body: Any = None, query: dict[str, str] | None = None,
-                content_type: str = "application/json", timeout: float = 30) -> Body:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        content_type: str = "application/json",
+        timeout: float = 30,
+    ) -> Body:
         try:
             resp = self.api.call_api(
-                path, method, query_params=list((query or {}).items()),
+                path,
+                method,
+                query_params=list((query or {}).items()),
                 header_params={"Accept": "application/json", "Content-Type": content_type},
-                body=body, auth_settings=["BearerToken"], _preload_content=False, _request_timeout=timeout,
+                body=body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=timeout,
             )
         except ApiException as err:
             raise _error(err) from None
@@ -114,8 +127,16 @@ class Kube:
     def replace(self, res: Resource, namespace: str | None, name: str, body: Body) -> Body:
         return self.request("PUT", res.path(namespace, name), body=body)
 
-    def patch(self, res: Resource, namespace: str | None, name: str, patch: Any, *,
-              content_type: str = MERGE, sub: str | None = None) -> Body:
+    def patch(
+        self,
+        res: Resource,
+        namespace: str | None,
+        name: str,
+        patch: Any,
+        *,
+        content_type: str = MERGE,
+        sub: str | None = None,
+    ) -> Body:
         return self.request("PATCH", res.path(namespace, name, sub), body=patch, content_type=content_type)
 
     def patch_status(self, res: Resource, namespace: str, name: str, patch: Body) -> Body:

@@ -1,0 +1,80 @@
+"""Kubernetes-backed adapters for the pure modules: the history ConfigMaps, the config ConfigMap, workload listing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kcd import history
+from kcd.errors import Conflict, NotFound
+from kcd.kube import CONFIGMAPS, STRATEGIC, WORKLOADS, Kube
+from kcd.workload import image_patch
+
+
+class ConfigMapHistory:
+    """history.History on ConfigMaps `<workload>.history`; writes carry the resourceVersion (no lost updates)."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+
+    def load(self, namespace: str, workload: str) -> list[history.Record]:
+        try:
+            cm = self.kube.get(CONFIGMAPS, namespace, history.configmap_name(workload))
+        except NotFound:
+            return []
+        return history.decode((cm.get("data") or {}).get(history.DATA_KEY))
+
+    def add(self, namespace: str, workload: str, record: history.Record, *, max_entries: int) -> None:
+        name = history.configmap_name(workload)
+        for _ in range(5):
+            try:
+                cm: dict[str, Any] | None = self.kube.get(CONFIGMAPS, namespace, name)
+            except NotFound:
+                cm = None
+            old = history.decode(((cm or {}).get("data") or {}).get(history.DATA_KEY))
+            new = history.add(old, record, max_entries)
+            if new == old:
+                return  # a repeat of the newest record: the step ran before a restart
+            body = history.configmap(namespace=namespace, workload=workload, records=new)
+            try:
+                if cm is None:
+                    self.kube.create(CONFIGMAPS, namespace, body)
+                else:
+                    body["metadata"]["resourceVersion"] = cm["metadata"]["resourceVersion"]
+                    body["metadata"]["labels"] = {**(cm["metadata"].get("labels") or {}), **body["metadata"]["labels"]}
+                    self.kube.replace(CONFIGMAPS, namespace, name, body)
+                return
+            except Conflict:
+                continue
+        raise Conflict(409, "Conflict", f"history ConfigMap {namespace}/{name} kept changing")
+
+
+def set_config(kube: Kube, namespace: str, name: str, key: str, value: str) -> bool:
+    """spec.config: data[key] = value on the ConfigMap, creating it if needed. False when it already held the value."""
+    try:
+        cm = kube.get(CONFIGMAPS, namespace, name)
+    except NotFound:
+        kube.create(
+            CONFIGMAPS,
+            namespace,
+            {
+                "metadata": {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "kcd"}},
+                "data": {key: value},
+            },
+        )
+        return True
+    if (cm.get("data") or {}).get(key) == value:
+        return False
+    kube.patch(CONFIGMAPS, namespace, name, {"data": {key: value}})
+    return True
+
+
+def list_workloads(kube: Kube, namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:
+    """Every Deployment, StatefulSet, DaemonSet and CronJob in the namespace whose own labels match."""
+    found: list[dict[str, Any]] = []
+    for res in WORKLOADS.values():
+        found.extend(kube.list(res, namespace, labels=selector))
+    return found
+
+
+def set_image(kube: Kube, namespace: str, kind: str, name: str, container: str, image: str) -> None:
+    kube.patch(WORKLOADS[kind], namespace, name, image_patch(kind, container, image), content_type=STRATEGIC)

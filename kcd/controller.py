@@ -1,0 +1,187 @@
+"""The kopf side of the controller: the only module that imports kopf.
+
+kopf watches KCDs and the workload kinds. Each KCD gets a daemon: a reconcile loop that runs one persisted step of the
+rollout at a time (kcd.reconciler) and then sleeps until an event on the KCD or one of its selected workloads wakes it
+(or a short poll while a rollout is in flight). kopf serialises per object and restarts daemons; we never write a watch
+loop or a work queue. kopf's own bookkeeping (progress, diff-base) stays in annotations; nothing is posted as an Event
+by kopf (our transitions are posted by kcd.events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from kcd.kube import Kube
+from kcd.reconciler import Reconciler
+from kcd.settings import Settings
+from kcd.workload import matches
+
+log = logging.getLogger("kcd.controller")
+WORKLOAD_RESOURCES = (
+    ("apps", "v1", "deployments"),
+    ("apps", "v1", "statefulsets"),
+    ("apps", "v1", "daemonsets"),
+    ("batch", "v1", "cronjobs"),
+)
+
+
+@dataclass
+class Wakers:
+    """One asyncio.Event per KCD daemon: workload and KCD events set it, the daemon waits on it."""
+
+    events: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
+
+    def get(self, key: tuple[str, str]) -> asyncio.Event:
+        return self.events.setdefault(key, asyncio.Event())
+
+    def wake(self, key: tuple[str, str]) -> None:
+        event = self.events.get(key)
+        if event is not None:
+            event.set()
+
+
+def _login(kube: Kube) -> Callable[..., kopf.ConnectionInfo]:
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        cfg = kube.api.configuration
+        header = cfg.get_api_key_with_prefix("BearerToken") or cfg.get_api_key_with_prefix("authorization") or ""
+        scheme, _sep, token = header.partition(" ")
+        return kopf.ConnectionInfo(
+            server=cfg.host,
+            ca_path=cfg.ssl_ca_cert,
+            insecure=not cfg.verify_ssl,
+            scheme=scheme or None,
+            token=token or None,
+            certificate_path=cfg.cert_file,
+            private_key_path=cfg.key_file,
+        )
+
+    return login
+
+
+def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> kopf.OperatorRegistry:
+    """Register every handler on a fresh registry (no import-time globals: tests run several controllers)."""
+    registry = kopf.OperatorRegistry()
+    wakers = Wakers()
+    pool = ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="kcd-step")
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.posting.enabled = False
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kcd.io")
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="kcd.io")
+        settings.persistence.finalizer = "kcd.io/controller"
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        settings.execution.max_workers = settings.execution.max_workers or 8
+        settings.networking.request_timeout = 60
+
+    kopf.on.login(registry=registry)(_login(kube))
+
+    @kopf.index("kcd.io", "v1", "kcds", registry=registry)
+    def kcd_selectors(
+        namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+    ) -> dict[str | None, tuple[str, dict[str, str]]]:
+        selector = spec.get("selector") or {}
+        return {namespace: (name, {str(k): str(v) for k, v in dict(selector).items()})}
+
+    @kopf.on.event("kcd.io", "v1", "kcds", registry=registry)
+    def kcd_event(namespace: str | None, name: str, **_: Any) -> None:
+        wakers.wake((namespace or "", name))
+
+    async def workload_event(namespace: str | None, labels: kopf.Labels, **kwargs: Any) -> None:
+        index: kopf.Index[str | None, Any] = kwargs["kcd_selectors"]  # kopf passes indexes by their name
+        for kcd_name, selector in index.get(namespace, []):
+            if matches(dict(labels), selector):
+                wakers.wake((namespace or "", kcd_name))
+
+    for group, version, plural in WORKLOAD_RESOURCES:
+        kopf.on.event(group, version, plural, registry=registry, id=f"wake-{plural}")(workload_event)
+
+    @kopf.daemon("kcd.io", "v1", "kcds", registry=registry, cancellation_timeout=20.0)
+    async def rollout_daemon(namespace: str | None, name: str, stopped: kopf.DaemonStopped, **_: Any) -> None:
+        key = (namespace or "", name)
+        wake = wakers.get(key)
+        loop = asyncio.get_running_loop()
+        try:
+            while not stopped:
+                wake.clear()  # before the step: an event during the step must cause another step
+                result = await loop.run_in_executor(pool, reconciler.step, key[0], name)
+                if result.gone:
+                    return
+                if result.again:
+                    continue
+                wait = settings.progress_poll_seconds if result.in_flight else settings.idle_resync_seconds
+                waiters = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopped.wait())}
+                done, pending = await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    task.cancel()
+        finally:
+            wakers.events.pop(key, None)
+
+    @kopf.on.cleanup(registry=registry)
+    def shutdown(**_: Any) -> None:
+        pool.shutdown(wait=True)  # let a running step finish and persist before the process exits
+
+    return registry
+
+
+def run(settings: Settings) -> int:
+    """`kcd run`: (optionally) win the Lease, then run kopf until SIGTERM/SIGINT or a lost Lease; the exit code."""
+    from kcd import probes
+    from kcd.events import setup_logging
+    from kcd.leader import LeaderElector
+
+    setup_logging(settings.log_level)
+    kube = Kube.from_config(settings.kubeconfig)
+    stop = threading.Event()
+    state = {"running": False, "lost": False}
+    server = probes.serve(settings.bind, settings.port, ready=lambda: state["running"] or not settings.leader_elect)
+    elector = None
+    if settings.leader_elect:
+        elector = LeaderElector(
+            kube,
+            settings.lease_namespace,
+            settings.lease_name,
+            lease_seconds=settings.lease_seconds,
+            retry_period=max(0.5, settings.lease_seconds / 7.5),
+        )
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+        if not elector.wait_for_leadership(stop):
+            server.shutdown()
+            return 0
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+        def lost() -> None:
+            state["lost"] = True
+            stop.set()  # kopf's stop flag: stop acting at once, another replica leads now
+
+        threading.Thread(target=elector.keep_renewing, args=(stop, lost), daemon=True, name="kcd-lease").start()
+    registry = build_registry(settings, kube, Reconciler(kube))
+    state["running"] = True
+    log.info("controller started", extra={"namespace": settings.namespace or "*", "leader": bool(elector)})
+    try:
+        kopf.run(
+            registry=registry,
+            standalone=True,
+            clusterwide=settings.namespace is None,
+            namespaces=[settings.namespace] if settings.namespace else (),
+            stop_flag=stop,
+        )
+    finally:
+        state["running"] = False
+        stop.set()
+        if elector is not None and not state["lost"]:
+            elector.release()
+        server.shutdown()
+        kube.close()
+    return 1 if state["lost"] else 0

@@ -1,0 +1,140 @@
+"""Runs one reconcile step of a KCD: read it and its workloads, decide (kcd.rollout), then carry the plan out.
+
+Order matters for resuming after a crash: workload patches, config ConfigMap and history come first, the status write
+that records the new phase comes after them, events last. A failure before the status write leaves the phase as it
+was, so the step runs again (and its idempotent actions do nothing twice).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import time
+from collections.abc import Callable
+
+from kcd import cluster, events, metrics
+from kcd.errors import ApiError, NotFound
+from kcd.kube import KCDS, Kube
+from kcd.model import KCD, Reason, SpecError, condition, set_condition
+from kcd.model import ConditionType as CT
+from kcd.rollout import Plan, decide
+from kcd.targets import from_body
+
+log = logging.getLogger("kcd.reconciler")
+
+
+@dataclasses.dataclass(frozen=True)
+class StepResult:
+    again: bool = False
+    in_flight: bool = False
+    gone: bool = False
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Reconciler:
+    def __init__(self, kube: Kube, *, clock: Callable[[], datetime.datetime] = _now) -> None:
+        self.kube = kube
+        self.clock = clock
+        self.history = cluster.ConfigMapHistory(kube)
+
+    def step(self, namespace: str, name: str) -> StepResult:
+        started = time.perf_counter()
+        try:
+            return self._step(namespace, name)
+        except ApiError as err:
+            log.warning("reconcile step failed; retrying", extra={"kcd": f"{namespace}/{name}", "error": str(err)})
+            metrics.STEP_ERRORS.inc()
+            return StepResult(in_flight=True)
+        finally:
+            metrics.STEP_SECONDS.observe(time.perf_counter() - started)
+
+    def _step(self, namespace: str, name: str) -> StepResult:
+        try:
+            body = self.kube.get(KCDS, namespace, name)
+        except NotFound:
+            return StepResult(gone=True)
+        try:
+            kcd = KCD.from_body(body)
+        except SpecError as err:
+            self._invalid(body, str(err))
+            return StepResult()
+        workloads = cluster.list_workloads(self.kube, namespace, dict(kcd.spec.selector))
+        targets = [from_body(w, kcd.spec.container.name) for w in workloads]
+        plan = decide(kcd, targets, self.clock())
+        self._execute(kcd, plan)
+        in_flight = plan.in_flight or (plan.status.rollout if plan.status else kcd.status.rollout) is not None
+        return StepResult(again=plan.again, in_flight=in_flight)
+
+    def _execute(self, kcd: KCD, plan: Plan) -> None:
+        for target, image in plan.patches:
+            cluster.set_image(self.kube, kcd.namespace, target.kind, target.name, kcd.spec.container.name, image)
+            metrics.IMAGE_PATCHES.inc()
+            log.info("image set", extra={"kcd": kcd.key, "workload": target.ref, "image": image})
+        if plan.config_version is not None and kcd.spec.config is not None:
+            cfg = kcd.spec.config
+            try:
+                cluster.set_config(self.kube, kcd.namespace, cfg.name, cfg.key, plan.config_version)
+            except ApiError as err:
+                events.emit(
+                    self.kube,
+                    kcd,
+                    reason=Reason.CONFIG_UPDATE_FAILED,
+                    warning=True,
+                    message=f"could not set {cfg.name}[{cfg.key}]: {err}",
+                )
+                raise
+        for record in plan.history:
+            self.history.add(kcd.namespace, record.name, record, max_entries=kcd.spec.history.max_entries)
+        if plan.status is not None:
+            self.kube.patch_status(KCDS, kcd.namespace, kcd.name, {"status": plan.status.to_dict()})
+            if plan.status.rollout is None and kcd.status.rollout is not None:
+                metrics.ROLLOUTS.labels(outcome=str(plan.status.curr_status)).inc()
+        for event in plan.events:
+            events.emit(
+                self.kube,
+                kcd,
+                reason=event.reason,
+                message=event.message,
+                warning=event.warning,
+                version=kcd.status.rollout.version if kcd.status.rollout else kcd.status.curr_version,
+            )
+
+    def _invalid(self, body: dict[str, object], message: str) -> None:
+        meta = body.get("metadata") or {}
+        assert isinstance(meta, dict)
+        now = self.clock()
+        generation = int(meta.get("generation") or 0)
+        raw_status = body.get("status") or {}
+        assert isinstance(raw_status, dict)
+        conds = tuple(c for c in (raw_status.get("conditions") or []) if isinstance(c, dict))
+        if any(c.get("type") == "Stalled" and c.get("message") == message for c in conds):
+            return
+        from kcd.model import Condition
+
+        parsed = tuple(c for c in map(Condition.from_dict, conds) if c is not None)
+        for ctype, ok in ((CT.READY, False), (CT.STALLED, True), (CT.RECONCILING, False)):
+            parsed = set_condition(
+                parsed, condition(ctype, ok, Reason.INVALID_SPEC, message, generation=generation, now=now)
+            )
+        ns, name = str(meta.get("namespace")), str(meta.get("name"))
+        self.kube.patch_status(
+            KCDS, ns, name, {"status": {"conditions": [c.to_dict() for c in parsed], "observedGeneration": generation}}
+        )
+
+        @dataclasses.dataclass
+        class _Ref:
+            namespace: str
+            name: str
+            uid: str
+
+        events.emit(
+            self.kube,
+            _Ref(ns, name, str(meta.get("uid") or "")),
+            reason=Reason.INVALID_SPEC,
+            message=message,
+            warning=True,
+        )

@@ -1,0 +1,391 @@
+"""One reconcile step of a KCD, decided purely: what to patch, record and write, given the KCD and its workloads.
+
+The rollout is a small state machine persisted in status.rollout (kcd.model.RolloutState):
+
+  idle --candidate--> Patching --> Waiting --done--> Recording(Success) --> idle (Success)
+                                      |fail/timeout
+                                      +--rollback.enabled--> RollingBack --> Recording(RolledBack) --> idle (Failed)
+                                      +--otherwise-------------------------> Recording(Failed)     --> idle (Failed)
+
+Each step is idempotent given the persisted state, so a controller killed anywhere resumes without repeating work:
+patches are only sent to workloads whose image differs, history records derive every field from the persisted state
+(kcd.history.add ignores a repeat), and the status write that ends a phase comes last. The reconciler executes a Plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Sequence
+
+from kcd import images
+from kcd.history import Record
+from kcd.model import (
+    KCD,
+    ConditionType,
+    CurrStatus,
+    Outcome,
+    Phase,
+    Reason,
+    RolloutState,
+    Status,
+    condition,
+    format_time,
+    quarantine,
+    set_condition,
+)
+from kcd.strategies import rolling
+from kcd.targets import Candidate, Target, newest_candidate
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    reason: str
+    message: str
+    warning: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What one step does, in order: patch images, set the config ConfigMap, add history, write status, post events."""
+
+    patches: tuple[tuple[Target, str], ...] = ()
+    config_version: str | None = None
+    history: tuple[Record, ...] = ()
+    status: Status | None = None
+    events: tuple[Event, ...] = ()
+    again: bool = False  # run the next step at once
+    in_flight: bool = False  # a rollout is waiting on the cluster: poll soon
+
+
+def _parse_time(text: str) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+
+
+def _with_conditions(
+    status: Status,
+    kcd: KCD,
+    now: datetime.datetime,
+    *,
+    ready: bool | None,
+    reason: str,
+    message: str,
+    reconciling: bool,
+) -> Status:
+    conditions = set_condition(
+        status.conditions, condition(ConditionType.READY, ready, reason, message, generation=kcd.generation, now=now)
+    )
+    conditions = set_condition(
+        conditions,
+        condition(
+            ConditionType.RECONCILING,
+            reconciling,
+            reason,
+            message if reconciling else "",
+            generation=kcd.generation,
+            now=now,
+        ),
+    )
+    stalled = reason in (
+        Reason.INVALID_SPEC,
+        Reason.WORKLOAD_NOT_FOUND,
+        Reason.CONTAINER_NOT_FOUND,
+        Reason.INVALID_CANDIDATE,
+    )
+    conditions = set_condition(
+        conditions,
+        condition(
+            ConditionType.STALLED, stalled, reason, message if stalled else "", generation=kcd.generation, now=now
+        ),
+    )
+    return dataclasses.replace(status, conditions=conditions, observed_generation=kcd.generation)
+
+
+def _idle_condition(kcd: KCD, now: datetime.datetime, *, ready: bool, reason: str, message: str) -> Plan:
+    """Report a steady state; post an Event only when Ready's reason or message changes."""
+    ready_cond = next((c for c in kcd.status.conditions if c.type == ConditionType.READY), None)
+    status = _with_conditions(kcd.status, kcd, now, ready=ready, reason=reason, message=message, reconciling=False)
+    changed = ready_cond is None or ready_cond.reason != reason or ready_cond.message != message
+    unchanged_status = status == kcd.status
+    events = (Event(reason, message, warning=not ready),) if changed else ()
+    return Plan(status=None if unchanged_status else status, events=events)
+
+
+def _desired(kcd: KCD, version: str) -> str:
+    return images.image_for(kcd.spec.image_repo, version)
+
+
+def _valid_candidate(kcd: KCD, cand: Candidate) -> bool:
+    if images.is_digest(cand.version):
+        return True
+    try:
+        return images.is_version(images.compile_syntax(kcd.spec.version_syntax), cand.version)
+    except images.InvalidVersionSyntax:
+        return False
+
+
+def decide(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
+    """The next step for `kcd` whose selector matched `targets`."""
+    if not targets:
+        return _idle_condition(
+            kcd,
+            now,
+            ready=False,
+            reason=Reason.WORKLOAD_NOT_FOUND,
+            message=f"no Deployment, StatefulSet, DaemonSet or CronJob in {kcd.namespace} has "
+            f"labels {dict(kcd.spec.selector)}",
+        )
+    missing = [t.ref for t in targets if t.image is None]
+    if missing:
+        return _idle_condition(
+            kcd,
+            now,
+            ready=False,
+            reason=Reason.CONTAINER_NOT_FOUND,
+            message=f"container {kcd.spec.container.name!r} not found in {', '.join(missing)}",
+        )
+    rollout = kcd.status.rollout
+    if rollout is None:
+        return _idle(kcd, targets, now)
+    return _step(kcd, rollout, targets, now)
+
+
+def _idle(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
+    status = kcd.status
+    cand = newest_candidate(targets)
+    if cand is not None and cand.version != status.success_version:
+        if not _valid_candidate(kcd, cand):
+            return _idle_condition(
+                kcd,
+                now,
+                ready=status.curr_status == CurrStatus.SUCCESS,
+                reason=Reason.INVALID_CANDIDATE,
+                message=f"candidate version {cand.version[:80]!r} matches neither versionSyntax "
+                f"{kcd.spec.version_syntax!r} nor a digest; nothing deployed",
+            )
+        if kcd.is_quarantined(cand.version):
+            drift = _drift(kcd, targets, now)
+            if drift.patches:
+                return drift
+            return _idle_condition(
+                kcd,
+                now,
+                ready=False,
+                reason=Reason.QUARANTINED,
+                message=f"version {cand.version} failed before and is not deployed again "
+                f"automatically; `kcd rollout clear {kcd.name}` allows it",
+            )
+        if kcd.annotations.get(PAUSED) == "true":
+            return _idle_condition(
+                kcd,
+                now,
+                ready=status.curr_status == CurrStatus.SUCCESS,
+                reason=Reason.PAUSED,
+                message=f"rollouts are paused; candidate {cand.version} waits",
+            )
+        return _start(kcd, cand, now)
+    return _drift(kcd, targets, now)
+
+
+PAUSED = "kcd.io/paused"
+
+
+def _start(kcd: KCD, cand: Candidate, now: datetime.datetime) -> Plan:
+    stamp = format_time(now)
+    rollout = RolloutState(
+        version=cand.version,
+        phase=Phase.PATCHING,
+        digest=cand.digest,
+        started_at=stamp,
+        phase_started_at=stamp,
+        previous_version=kcd.status.success_version,
+    )
+    message = f"rolling out {cand.version} (was {kcd.status.success_version or 'none'})"
+    status = dataclasses.replace(
+        kcd.status,
+        curr_version=cand.version,
+        curr_status=CurrStatus.PROGRESSING,
+        curr_status_time=stamp,
+        rollout=rollout,
+    )
+    status = _with_conditions(
+        status, kcd, now, ready=False, reason=Reason.ROLLOUT_STARTED, message=message, reconciling=True
+    )
+    return Plan(status=status, events=(Event(Reason.ROLLOUT_STARTED, message),), again=True)
+
+
+def _drift(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
+    """Idle and live: re-apply the live version where someone changed the image by hand."""
+    live = kcd.status.success_version
+    if not live or kcd.status.curr_status != CurrStatus.SUCCESS:
+        if kcd.status.curr_status == CurrStatus.FAILED:
+            return _idle_condition(
+                kcd,
+                now,
+                ready=False,
+                reason=Reason.ROLLOUT_FAILED,
+                message=f"rollout of {kcd.status.curr_version} failed; live: {live or 'none'}",
+            )
+        return _idle_condition(kcd, now, ready=True, reason=Reason.UP_TO_DATE, message="waiting for a candidate")
+    want = _desired(kcd, live)
+    drifted = [t for t in targets if t.image != want]
+    if not drifted:
+        return _idle_condition(kcd, now, ready=True, reason=Reason.UP_TO_DATE, message=f"{live} is live")
+    message = f"re-applied {live} to {', '.join(t.ref for t in drifted)} (image changed by hand)"
+    return Plan(patches=tuple((t, want) for t in drifted), events=(Event(Reason.DRIFT_CORRECTED, message),))
+
+
+def _persist(kcd: KCD, rollout: RolloutState, now: datetime.datetime, *, reason: str, message: str) -> Status:
+    status = dataclasses.replace(kcd.status, rollout=rollout)
+    return _with_conditions(status, kcd, now, ready=False, reason=reason, message=message, reconciling=True)
+
+
+def _elapsed(since: str, now: datetime.datetime) -> float:
+    start = _parse_time(since)
+    return (now - start).total_seconds() if start else 0.0
+
+
+def _step(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datetime.datetime) -> Plan:
+    if rollout.phase is Phase.RECORDING:
+        return finish(kcd, rollout, targets, now)
+    if rollout.phase is Phase.ROLLING_BACK:
+        return _rolling_back(kcd, rollout, targets, now)
+    if _elapsed(rollout.started_at, now) > kcd.spec.timeout_seconds:
+        return fail(
+            kcd,
+            rollout,
+            now,
+            reason=Reason.ROLLOUT_TIMED_OUT,
+            message=f"not rolled out within timeoutSeconds={kcd.spec.timeout_seconds}",
+        )
+    want = _desired(kcd, rollout.version)
+    if rollout.phase is Phase.PATCHING:
+        patches = rolling.pending_patches(targets, want)
+        nxt = dataclasses.replace(
+            rollout.advance(Phase.WAITING, now=now),
+            patched=tuple(sorted({*rollout.patched, *(t.key for t, _ in patches)})),
+        )
+        message = f"set {want} on {', '.join(t.ref for t in targets)}"
+        return Plan(
+            patches=patches,
+            status=_persist(kcd, nxt, now, reason=Reason.ROLLOUT_PROGRESSING, message=message),
+            again=True,
+        )
+    if rollout.phase is Phase.WAITING:
+        result = rolling.verdict(targets, want)
+        if result.failed:
+            return fail(kcd, rollout, now, reason=Reason.ROLLOUT_FAILED, message=result.message)
+        if result.done:
+            nxt = dataclasses.replace(
+                rollout.advance(Phase.RECORDING, now=now), outcome=Outcome.SUCCESS, message=result.message
+            )
+            return Plan(
+                status=_persist(kcd, nxt, now, reason=Reason.ROLLOUT_PROGRESSING, message="recording"), again=True
+            )
+        return Plan(in_flight=True)
+    # Phases of strategies this step does not run (verification, blue-green): not reachable for Simple.
+    return fail(kcd, rollout, now, reason=Reason.ROLLOUT_FAILED, message=f"unsupported phase {rollout.phase}")
+
+
+def _rolling_back(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datetime.datetime) -> Plan:
+    back = _desired(kcd, rollout.previous_version)
+    patches = rolling.pending_patches(targets, back)
+    if patches:
+        return Plan(patches=patches, in_flight=True)
+    result = rolling.verdict(targets, back)
+    timed_out = _elapsed(rollout.phase_started_at, now) > kcd.spec.timeout_seconds
+    if result.done or result.failed or timed_out:
+        outcome = Outcome.ROLLED_BACK if result.done else Outcome.FAILED
+        note = "" if result.done else f"; rollback to {rollout.previous_version} did not finish: {result.message}"
+        nxt = dataclasses.replace(
+            rollout.advance(Phase.RECORDING, now=now), outcome=outcome, message=rollout.message + note
+        )
+        return Plan(status=_persist(kcd, nxt, now, reason=Reason.ROLLED_BACK, message="recording"), again=True)
+    return Plan(in_flight=True)
+
+
+__all__ = ["PAUSED", "Event", "Plan", "decide"]
+
+
+def fail(kcd: KCD, rollout: RolloutState, now: datetime.datetime, *, reason: str, message: str) -> Plan:
+    """A failed rollout: roll back when enabled and there is something to go back to, else record the failure."""
+    back = rollout.previous_version
+    failed = dataclasses.replace(rollout, outcome=Outcome.FAILED, reason=reason, message=message)
+    if kcd.spec.rollback.enabled and back and back != rollout.version:
+        nxt = failed.advance(Phase.ROLLING_BACK, now=now)
+        text = f"{message}; rolling back to {back}"
+        return Plan(
+            status=_persist(kcd, nxt, now, reason=reason, message=text),
+            events=(Event(reason, text, warning=True),),
+            again=True,
+        )
+    nxt = failed.advance(Phase.RECORDING, now=now)
+    return Plan(
+        status=_persist(kcd, nxt, now, reason=reason, message=message),
+        events=(Event(reason, message, warning=True),),
+        again=True,
+    )
+
+
+def finish(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datetime.datetime) -> Plan:
+    """Recording: config ConfigMap (on success), one history record per workload, then the final status."""
+    outcome = rollout.outcome or Outcome.SUCCESS
+    when = rollout.phase_started_at or format_time(now)
+    duration = round(_elapsed(rollout.started_at, _parse_time(when) or now), 3)
+    records = (
+        tuple(
+            Record(
+                version=rollout.version,
+                digest=rollout.digest,
+                time=when,
+                kcd=kcd.name,
+                type=t.kind,
+                name=t.name,
+                container=kcd.spec.container.name,
+                strategy=str(kcd.spec.strategy.kind),
+                outcome=outcome,
+                duration_seconds=duration,
+                reason=rollout.message,
+            )
+            for t in targets
+        )
+        if kcd.spec.history.enabled
+        else ()
+    )
+    stamp = format_time(now)
+    if outcome is Outcome.SUCCESS:
+        message = f"{rollout.version} is live on {', '.join(t.ref for t in targets)}"
+        status = dataclasses.replace(
+            kcd.status,
+            curr_version=rollout.version,
+            curr_status=CurrStatus.SUCCESS,
+            curr_status_time=stamp,
+            success_version=rollout.version,
+            rollout=None,
+        )
+        status = _with_conditions(
+            status, kcd, now, ready=True, reason=Reason.ROLLOUT_SUCCEEDED, message=message, reconciling=False
+        )
+        return Plan(
+            config_version=rollout.version,
+            history=records,
+            status=status,
+            events=(Event(Reason.ROLLOUT_SUCCEEDED, message),),
+        )
+    reason = Reason.ROLLED_BACK if outcome is Outcome.ROLLED_BACK else Reason.ROLLOUT_FAILED
+    message = f"{rollout.version} failed: {rollout.message}" + (
+        f"; rolled back to {rollout.previous_version}" if outcome is Outcome.ROLLED_BACK else ""
+    )
+    status = dataclasses.replace(
+        kcd.status,
+        curr_version=rollout.version,
+        curr_status=CurrStatus.FAILED,
+        curr_status_time=stamp,
+        rollout=None,
+        failed_versions=quarantine(kcd.status.failed_versions, rollout.version),
+    )
+    status = _with_conditions(status, kcd, now, ready=False, reason=reason, message=message, reconciling=False)
+    return Plan(history=records, status=status, events=(Event(reason, message, warning=True),))

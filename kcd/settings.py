@@ -1,0 +1,21 @@
+"""Settings of the controller process (`kcd run`), built once from the command line and passed in explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    kubeconfig: str | None = None
+    namespace: str | None = None  # watch one namespace; None watches all
+    port: int = 8081
+    bind: str = "0.0.0.0"  # noqa: S104 - the pod's API port; tests pass 127.0.0.1
+    leader_elect: bool = False
+    lease_namespace: str = "default"
+    lease_name: str = "kcd-controller"
+    lease_seconds: int = 15
+    log_level: str = "info"
+    idle_resync_seconds: float = 60.0  # how often an idle KCD re-checks for drift without any event
+    progress_poll_seconds: float = 2.0  # re-check of an in-flight rollout besides the workload events
+    max_workers: int = 8  # threads making API calls for the reconcile steps

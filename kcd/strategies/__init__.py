@@ -1,0 +1,1 @@
+"""Rollout strategies: how a version reaches the selected workloads. Pure: they see Targets, never the API."""

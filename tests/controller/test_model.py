@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import enum
 from typing import Any
 
 import jsonschema
@@ -72,7 +73,7 @@ def test_model_defaults_equal_the_crd_defaults(path: tuple[str, ...], value: obj
 
 
 @pytest.mark.parametrize(
-    ("enum", "schema"),
+    ("kind", "schema"),
     [
         (model.StrategyKind, _spec_schema("strategy", "kind")),
         (model.VerifyKind, _spec_schema("container", "verify", "[]", "kind")),
@@ -83,8 +84,8 @@ def test_model_defaults_equal_the_crd_defaults(path: tuple[str, ...], value: obj
     ],
     ids=["strategy-kind", "verify-kind", "curr-status", "condition-type", "rollout-phase", "rollout-outcome"],
 )
-def test_model_enums_list_exactly_the_crd_enum_values(enum: type[model.enum.StrEnum], schema: dict[str, Any]) -> None:
-    assert list(enum) == schema["enum"]
+def test_model_enums_list_exactly_the_crd_enum_values(kind: type[enum.StrEnum], schema: dict[str, Any]) -> None:
+    assert list(kind) == schema["enum"]
 
 
 def test_original_example_parses_with_the_crd_defaults_applied() -> None:

@@ -1,0 +1,67 @@
+"""Start `kcd run` as a real process against the test cluster, with its log kept for assertions and failure reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.env.procs import Proc, ProcGroup, free_port, wait_until
+
+
+class Controller:
+    def __init__(self, proc: Proc, port: int) -> None:
+        self.proc = proc
+        self.port = port
+
+    def lines(self) -> list[dict[str, Any]]:
+        out = []
+        for raw in self.proc.log.read_text(errors="replace").splitlines():
+            try:
+                out.append(json.loads(raw))
+            except ValueError:
+                continue
+        return out
+
+    def image_patches(self, kcd: str | None = None) -> list[dict[str, Any]]:
+        return [ln for ln in self.lines() if ln.get("msg") == "image set" and (kcd is None or ln.get("kcd") == kcd)]
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as resp:  # noqa: S310
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+
+def start(
+    procs: ProcGroup,
+    kubeconfig: Path,
+    *,
+    name: str = "kcd-controller",
+    extra: list[str] | None = None,
+    wait_ready: bool = True,
+) -> Controller:
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "kcd",
+        "run",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "info",
+        *(extra or []),
+    ]
+    proc = procs.start(name, argv)
+    ctl = Controller(proc, port)
+    if wait_ready:
+        wait_until(ctl.ready, what=f"{name} /readyz", timeout=30, proc=proc)
+    return ctl

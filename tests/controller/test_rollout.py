@@ -1,0 +1,214 @@
+"""The rollout state machine, step by step, on plain data (kcd.rollout.decide)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Any
+
+import pytest
+
+from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, Status
+from kcd.rollout import Plan, decide
+from kcd.targets import Candidate, Target
+from kcd.workload import Progress
+
+NOW = datetime.datetime(2026, 11, 26, 12, 0, 0, tzinfo=datetime.UTC)
+REPO = "127.0.0.1:5000/team/app"
+SHA = "sha256:" + "ab" * 32
+
+
+def kcd(status: dict[str, Any] | None = None, **spec: Any) -> KCD:
+    body = {
+        "metadata": {"name": "app", "namespace": "prod", "uid": "u1", "generation": 3},
+        "spec": {
+            "imageRepo": REPO,
+            "tag": "env-prod",
+            "selector": {"kcdapp": "app"},
+            "container": {"name": "app"},
+            **spec,
+        },
+        "status": status or {},
+    }
+    return KCD.from_body(body)
+
+
+def target(
+    image: str | None = f"{REPO}:aaaaa11",
+    *,
+    cand: str | None = None,
+    done: bool = True,
+    failed: bool = False,
+    name: str = "web",
+    kind: str = "Deployment",
+) -> Target:
+    return Target(
+        kind=kind,
+        name=name,
+        image=image,
+        progress=Progress(done=done, failed=failed, message="m"),
+        candidate=Candidate(cand, SHA, "2026-11-26T11:59:00Z") if cand else None,
+    )
+
+
+def live(version: str = "aaaaa11", **extra: Any) -> dict[str, Any]:
+    return {"currVersion": version, "currStatus": "Success", "successVersion": version, **extra}
+
+
+def apply(k: KCD, plan: Plan) -> KCD:
+    return dataclasses.replace(k, status=plan.status) if plan.status is not None else k
+
+
+def test_a_new_candidate_starts_a_rollout_and_marks_it_progressing() -> None:
+    plan = decide(kcd(live()), [target(cand="bbbbb22")], NOW)
+    assert plan.status is not None and plan.status.rollout is not None
+    assert plan.status.curr_status is CurrStatus.PROGRESSING
+    assert (plan.status.rollout.version, plan.status.rollout.phase) == ("bbbbb22", Phase.PATCHING)
+    assert plan.status.rollout.previous_version == "aaaaa11"
+    assert plan.patches == () and plan.again
+    assert [e.reason for e in plan.events] == [Reason.ROLLOUT_STARTED]
+
+
+def test_patching_sets_the_image_only_where_it_differs_then_waits() -> None:
+    k = apply(kcd(live()), decide(kcd(live()), [target(cand="bbbbb22")], NOW))
+    done_already = target(f"{REPO}:bbbbb22", name="api", cand="bbbbb22")
+    plan = decide(k, [target(cand="bbbbb22"), done_already], NOW)
+    assert [(t.name, image) for t, image in plan.patches] == [("web", f"{REPO}:bbbbb22")]
+    assert plan.status is not None and plan.status.rollout is not None
+    assert plan.status.rollout.phase is Phase.WAITING
+
+
+def test_a_rolled_out_version_is_recorded_then_declared_live() -> None:
+    k = kcd(live(), config={"name": "versions", "key": "app"})
+    targets = [target(cand="bbbbb22")]
+    for _ in range(2):  # start, patch
+        k = apply(k, decide(k, targets, NOW))
+    rolled = [target(f"{REPO}:bbbbb22", cand="bbbbb22")]
+    k = apply(k, decide(k, rolled, NOW))  # waiting -> recording
+    assert k.status.rollout is not None and k.status.rollout.phase is Phase.RECORDING
+    plan = decide(k, rolled, NOW + datetime.timedelta(seconds=5))
+    assert plan.status is not None and plan.status.rollout is None
+    assert (plan.status.curr_status, plan.status.success_version) == (CurrStatus.SUCCESS, "bbbbb22")
+    assert plan.config_version == "bbbbb22"
+    assert [(r.version, r.outcome, r.name) for r in plan.history] == [("bbbbb22", Outcome.SUCCESS, "web")]
+    assert [e.reason for e in plan.events] == [Reason.ROLLOUT_SUCCEEDED]
+
+
+def test_waiting_stays_in_flight_until_the_workload_has_rolled_out() -> None:
+    k = kcd(live())
+    for _ in range(2):
+        k = apply(k, decide(k, [target(cand="bbbbb22")], NOW))
+    plan = decide(k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False)], NOW)
+    assert plan.in_flight and plan.status is None and plan.patches == ()
+
+
+def _failing(rollback: bool, status: dict[str, Any]) -> tuple[KCD, list[Target]]:
+    k = kcd(status, rollback={"enabled": rollback})
+    for _ in range(2):
+        k = apply(k, decide(k, [target(cand="bbbbb22")], NOW))
+    return k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False, failed=True)]
+
+
+def test_a_failed_rollout_rolls_back_to_the_live_version_and_quarantines_the_failed_one() -> None:
+    k, broken = _failing(True, live())
+    k = apply(k, decide(k, broken, NOW))
+    assert k.status.rollout is not None and k.status.rollout.phase is Phase.ROLLING_BACK
+    back = decide(k, broken, NOW)
+    assert [image for _, image in back.patches] == [f"{REPO}:aaaaa11"]
+    restored = [target(f"{REPO}:aaaaa11", cand="bbbbb22")]
+    k = apply(k, decide(k, restored, NOW))
+    plan = decide(k, restored, NOW)
+    assert plan.status is not None
+    assert plan.status.curr_status is CurrStatus.FAILED and plan.status.failed_versions == ("bbbbb22",)
+    assert plan.status.success_version == "aaaaa11"
+    assert [r.outcome for r in plan.history] == [Outcome.ROLLED_BACK]
+    assert plan.config_version is None
+
+
+def test_a_failed_first_rollout_never_patches_an_empty_version() -> None:
+    k, broken = _failing(True, {})
+    k = apply(k, decide(k, broken, NOW))
+    assert k.status.rollout is not None and k.status.rollout.phase is Phase.RECORDING
+    plan = decide(k, broken, NOW)
+    assert plan.patches == ()
+    assert plan.status is not None and plan.status.curr_status is CurrStatus.FAILED
+
+
+def test_a_rollout_past_timeout_seconds_fails() -> None:
+    k = kcd(live(), timeoutSeconds=60)
+    for _ in range(2):
+        k = apply(k, decide(k, [target(cand="bbbbb22")], NOW))
+    plan = decide(k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False)], NOW + datetime.timedelta(seconds=61))
+    assert plan.status is not None and plan.status.rollout is not None
+    assert plan.status.rollout.reason == Reason.ROLLOUT_TIMED_OUT
+
+
+def test_a_quarantined_version_is_not_deployed_again() -> None:
+    k = kcd(live(failedVersions=["bbbbb22"]))
+    plan = decide(k, [target(cand="bbbbb22")], NOW)
+    assert plan.patches == ()
+    assert plan.status is not None and plan.status.rollout is None
+    assert [e.reason for e in plan.events] == [Reason.QUARANTINED]
+
+
+def test_a_newer_candidate_after_a_failure_is_rolled_out() -> None:
+    k = kcd(
+        {"currVersion": "bbbbb22", "currStatus": "Failed", "successVersion": "aaaaa11", "failedVersions": ["bbbbb22"]}
+    )
+    plan = decide(k, [target(cand="ccccc33")], NOW)
+    assert plan.status is not None and plan.status.rollout is not None
+    assert plan.status.rollout.version == "ccccc33"
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["not a version", "env-prod", "x" * 300, "abc12;rm -rf"],
+    ids=["words", "moving-tag", "huge", "injection"],
+)
+def test_a_garbage_candidate_is_reported_and_nothing_is_patched(garbage: str) -> None:
+    plan = decide(kcd(live()), [target(cand=garbage)], NOW)
+    assert plan.patches == ()
+    assert plan.status is not None and plan.status.rollout is None
+    assert [e.reason for e in plan.events] == [Reason.INVALID_CANDIDATE]
+
+
+def test_a_digest_candidate_is_deployed_by_digest() -> None:
+    k = kcd(live())
+    for _ in range(2):
+        plan = decide(k, [target(cand=SHA)], NOW)
+        k = apply(k, plan)
+    assert [image for _, image in plan.patches] == [f"{REPO}@{SHA}"]
+
+
+def test_an_image_changed_by_hand_is_set_back_to_the_live_version() -> None:
+    plan = decide(kcd(live()), [target(f"{REPO}:hand-made")], NOW)
+    assert [image for _, image in plan.patches] == [f"{REPO}:aaaaa11"]
+    assert [e.reason for e in plan.events] == [Reason.DRIFT_CORRECTED]
+
+
+@pytest.mark.parametrize(
+    ("targets", "reason"),
+    [([], Reason.WORKLOAD_NOT_FOUND), ([target(None, cand="bbbbb22")], Reason.CONTAINER_NOT_FOUND)],
+    ids=["no-workload", "no-container"],
+)
+def test_bad_selection_is_reported_once_and_nothing_is_patched(targets: list[Target], reason: str) -> None:
+    first = decide(kcd(live()), targets, NOW)
+    assert first.patches == () and [e.reason for e in first.events] == [reason]
+    assert first.status is not None
+    again = decide(apply(kcd(live()), first), targets, NOW + datetime.timedelta(seconds=30))
+    assert again.events == () and again.status is None
+
+
+def test_an_up_to_date_kcd_needs_no_write() -> None:
+    k = kcd(live())
+    first = decide(k, [target(cand="aaaaa11")], NOW)
+    second = decide(apply(k, first), [target(cand="aaaaa11")], NOW)
+    assert second.status is None and second.patches == () and second.events == ()
+
+
+def test_paused_kcd_does_not_start_a_rollout() -> None:
+    body_status = Status.from_dict(live())
+    k = dataclasses.replace(kcd(live()), annotations={"kcd.io/paused": "true"}, status=body_status)
+    plan = decide(k, [target(cand="bbbbb22")], NOW)
+    assert plan.status is None or plan.status.rollout is None
+    assert [e.reason for e in plan.events] == [Reason.PAUSED]

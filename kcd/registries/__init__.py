@@ -96,21 +96,25 @@ def for_repo(
     insecure: Collection[str] = (),
     max_wait: float = 0.0,
     attempts: int = 3,
+    timeout: float = 15.0,
 ) -> Registry:
     """The registry client for ``repo`` (a KCD imageRepo). ECR URIs get the ECR client; everything else speaks OCI.
 
     ``insecure``: hosts reached over plain HTTP (loopback hosts always are). ``max_wait``: the longest ``Retry-After``
-    the client sleeps itself; longer waits raise ``RateLimited`` for the caller to honour.
+    the client sleeps itself; longer waits raise ``RateLimited`` for the caller to honour. ``timeout``: seconds to wait
+    for a response (connecting gets at most 5).
     """
     if is_ecr(repo):
         from kcd.registries import ecr
 
-        return ecr.EcrRegistry(repo, attempts=attempts)
+        return ecr.EcrRegistry(repo, attempts=attempts, timeout=timeout)
     from kcd.registries import dockerconfig, oci
 
     ref = images.parse_repo(repo)
     creds = dockerconfig.credentials_for(docker_config or {}, ref.host)
-    return oci.OciRegistry(ref, credentials=creds, insecure=insecure, max_wait=max_wait, attempts=attempts)
+    return oci.OciRegistry(
+        ref, credentials=creds, insecure=insecure, max_wait=max_wait, attempts=attempts, timeout=timeout
+    )
 
 
 def resolve(registry: Registry, tag: str, pattern: re.Pattern[str], *, previous: Candidate | None = None) -> Candidate:

@@ -31,7 +31,7 @@ _MEDIA_TYPES = [
 
 
 class EcrRegistry:
-    def __init__(self, uri: str, *, attempts: int = 3, client: Any = None) -> None:
+    def __init__(self, uri: str, *, attempts: int = 3, timeout: float = 15.0, client: Any = None) -> None:
         parsed = ecruri.parse(uri)
         if parsed is None:
             raise RegistryError(f"{uri!r} is not an ECR repository URI")
@@ -41,7 +41,9 @@ class EcrRegistry:
             "ecr",
             region_name=parsed.region,
             config=botocore.config.Config(
-                retries={"mode": "standard", "max_attempts": max(1, attempts)}, connect_timeout=5, read_timeout=15
+                retries={"mode": "standard", "max_attempts": max(1, attempts)},
+                connect_timeout=min(5.0, timeout),
+                read_timeout=timeout,
             ),
         )
         self._last: tuple[str, list[str]] | None = None  # (digest, tags) of the last image described

@@ -54,6 +54,7 @@ class OciRegistry:
         max_wait: float = 0.0,
         attempts: int = 3,
         max_heads: int = 200,
+        timeout: float = 15.0,
         transport: Transport | None = None,
     ) -> None:
         scheme = "http" if _plain_http(ref.api_host, insecure) else "https"
@@ -61,7 +62,12 @@ class OciRegistry:
         self.path = ref.path
         self.max_heads = max_heads
         self.transport = transport or Transport(
-            f"{scheme}://{ref.api_host}", ref.path, credentials, attempts=attempts, max_wait=max_wait
+            f"{scheme}://{ref.api_host}",
+            ref.path,
+            credentials,
+            attempts=attempts,
+            max_wait=max_wait,
+            timeout=(min(5.0, timeout), timeout),
         )
         self._digests: dict[str, str] = {}  # version tag -> digest (immutable by convention)
         self._listed: set[str] = set()

@@ -1,0 +1,199 @@
+"""The syncer's poll decisions with in-memory fakes: what it writes, when it asks the registry, how it backs off,
+and that only one replica polls."""
+
+from __future__ import annotations
+
+import pytest
+
+from kcd import registries
+from sidecar import kubeapi, leases
+from sidecar.syncer import ANN_DIGEST, ANN_TIME, ANN_VERSION, Settings, Syncer
+from tests.sidecar.fakes import DIGEST_A, DIGEST_B, Clock, FakeApi, FakeRegistry, kcd
+
+
+def _syncer(api: FakeApi, reg: FakeRegistry, clock: Clock, pod: str = "pod-a", rng: float = 0.5) -> Syncer:
+    settings = Settings(namespace="ns", kcd="app", workload_kind="deployment", workload_name="web", pod_name=pod)
+    return Syncer(settings, api, registry_factory=lambda repo: reg, clock=clock, rng=lambda: rng)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def reg() -> FakeRegistry:
+    r = FakeRegistry()
+    r.push(DIGEST_A, "abc1234", "env-prod")
+    return r
+
+
+def test_the_first_poll_annotates_the_workload_with_version_digest_and_time(reg: FakeRegistry, clock: Clock) -> None:
+    api = FakeApi(kcd())
+    delay = _syncer(api, reg, clock).step()
+    assert api.annotations == {ANN_VERSION: "abc1234", ANN_DIGEST: DIGEST_A, ANN_TIME: "2027-01-15T08:00:00Z"}
+    assert delay == 60.0  # rng 0.5: the jitter's middle
+
+
+def test_an_unchanged_tag_writes_nothing_and_asks_the_registry_once(reg: FakeRegistry, clock: Clock) -> None:
+    api = FakeApi(kcd())
+    syncer = _syncer(api, reg, clock)
+    syncer.step()
+    reg.calls.clear()
+    for _ in range(3):
+        clock.now += 60
+        syncer.step()
+    assert len(api.patches) == 1
+    assert reg.calls == ["digest env-prod"] * 3
+
+
+def test_a_moved_tag_is_annotated_on_the_next_poll(reg: FakeRegistry, clock: Clock) -> None:
+    api = FakeApi(kcd())
+    syncer = _syncer(api, reg, clock)
+    syncer.step()
+    reg.push(DIGEST_B, "def5678", "env-prod")
+    clock.now += 60
+    syncer.step()
+    assert (api.annotations[ANN_VERSION], api.annotations[ANN_DIGEST]) == ("def5678", DIGEST_B)
+
+
+def test_an_annotation_already_on_the_workload_is_not_rewritten_after_a_restart(
+    reg: FakeRegistry, clock: Clock
+) -> None:
+    api = FakeApi(kcd(), annotations={ANN_VERSION: "abc1234", ANN_DIGEST: DIGEST_A, ANN_TIME: "earlier"})
+    _syncer(api, reg, clock).step()
+    assert api.patches == []
+
+
+def test_without_a_version_tag_the_digest_is_the_candidate(clock: Clock) -> None:
+    reg = FakeRegistry()
+    reg.push(DIGEST_A, "env-prod", "not-hex")
+    api = FakeApi(kcd())
+    _syncer(api, reg, clock).step()
+    assert api.annotations[ANN_VERSION] == DIGEST_A
+
+
+def test_version_syntax_is_matched_in_full(clock: Clock) -> None:
+    reg = FakeRegistry()
+    reg.push(DIGEST_A, "env-prod", "release-12", "12")
+    api = FakeApi(kcd(versionSyntax="[0-9]+"))
+    _syncer(api, reg, clock).step()
+    assert api.annotations[ANN_VERSION] == "12"
+
+
+def test_a_changed_kcd_is_followed_on_the_next_poll(reg: FakeRegistry, clock: Clock) -> None:
+    reg.push(DIGEST_B, "def5678", "env-qa")
+    api = FakeApi(kcd())
+    syncer = _syncer(api, reg, clock)
+    syncer.step()
+    api.kcd = kcd(tag="env-qa", interval=30)
+    clock.now += 60
+    assert syncer.step() == 30.0
+    assert api.annotations[ANN_VERSION] == "def5678"
+
+
+@pytest.mark.parametrize(
+    "error", [registries.Transient("500"), registries.BadResponse("digest mismatch"), registries.AuthError("denied")]
+)
+def test_a_failed_poll_writes_nothing_and_backs_off_exponentially(
+    error: Exception, reg: FakeRegistry, clock: Clock
+) -> None:
+    api = FakeApi(kcd())
+    syncer = _syncer(api, reg, clock)
+    reg.fail = error
+    delays = []
+    for _ in range(4):
+        delays.append(syncer.step())
+        clock.now += delays[-1]
+    assert api.patches == []
+    assert delays == [60.0, 120.0, 240.0, 480.0]
+    reg.fail = None
+    assert syncer.step() == 60.0
+    assert api.annotations[ANN_VERSION] == "abc1234"
+
+
+def test_backoff_is_capped_at_ten_minutes(reg: FakeRegistry, clock: Clock) -> None:
+    syncer = _syncer(FakeApi(kcd()), reg, clock)
+    reg.fail = registries.Transient("down")
+    delays = [syncer.step() for _ in range(8)]
+    assert max(delays) == 600.0
+
+
+def test_a_rate_limit_is_waited_out_for_at_least_retry_after(reg: FakeRegistry, clock: Clock) -> None:
+    syncer = _syncer(FakeApi(kcd()), reg, clock, rng=0.0)  # the lowest jitter
+    reg.fail = registries.RateLimited("429", retry_after=300)
+    assert syncer.step() == 300.0
+
+
+def test_an_api_failure_is_a_failed_poll_too(reg: FakeRegistry, clock: Clock) -> None:
+    api = FakeApi(kcd())
+    syncer = _syncer(api, reg, clock)
+    api.fail = kubeapi.ApiError("GET: 503", 503)
+    assert syncer.step() == 60.0
+    assert syncer.failures == 1
+
+
+def test_a_kcd_without_a_tag_is_reported_and_retried(reg: FakeRegistry, clock: Clock) -> None:
+    api = FakeApi({"spec": {"imageRepo": "127.0.0.1:5000/team/app"}})
+    syncer = _syncer(api, reg, clock)
+    syncer.step()
+    assert syncer.failures == 1 and reg.calls == []
+
+
+def test_only_the_lease_holder_polls_among_three_replicas(reg: FakeRegistry, clock: Clock) -> None:
+    api = FakeApi(kcd())
+    replicas = [_syncer(api, reg, clock, pod=f"pod-{i}") for i in range(3)]
+    for _ in range(5):
+        for syncer in replicas:
+            syncer.step()
+        clock.now += 60
+    assert [s.leader for s in replicas] == [True, False, False]
+    assert reg.calls.count("digest env-prod") == 5
+
+
+def test_a_replica_takes_over_when_the_holder_stops_renewing(reg: FakeRegistry, clock: Clock) -> None:
+    api = FakeApi(kcd())
+    first, second = _syncer(api, reg, clock, pod="pod-a"), _syncer(api, reg, clock, pod="pod-b")
+    first.step()
+    second.step()
+    clock.now += leases.duration_for(60) + 1  # pod-a died without releasing
+    second.step()
+    assert second.leader
+    assert leases.holder(api.leases[first.settings.lease]) == "pod-b"
+
+
+def test_a_released_lease_is_taken_at_once(reg: FakeRegistry, clock: Clock) -> None:
+    api = FakeApi(kcd())
+    first, second = _syncer(api, reg, clock, pod="pod-a"), _syncer(api, reg, clock, pod="pod-b")
+    first.step()
+    first.release()
+    clock.now += 1
+    second.step()
+    assert second.leader and not first.leader
+    assert reg.closed
+
+
+def test_a_lost_lease_race_is_not_leadership(reg: FakeRegistry, clock: Clock) -> None:
+    api = FakeApi(kcd())
+    first = _syncer(api, reg, clock, pod="pod-a")
+    first.step()
+    api.leases[first.settings.lease]["metadata"]["resourceVersion"] = "999"  # another writer got in between
+    clock.now += 60
+    first.step()
+    assert not first.leader
+    assert first.failures == 1
+
+
+def test_health_follows_the_promised_next_step(reg: FakeRegistry, clock: Clock) -> None:
+    syncer = _syncer(FakeApi(kcd()), reg, clock)
+    delay = syncer.step()
+    clock.now += delay + 60
+    assert syncer.healthy()
+    clock.now += 200
+    assert not syncer.healthy()
+
+
+def test_long_workload_names_give_valid_lease_names() -> None:
+    name = leases.lease_name("Deployment", "x" * 250)
+    assert len(name) <= 63 and name.startswith("kcd-syncer-deployment-")
+    assert name != leases.lease_name("Deployment", "x" * 249)

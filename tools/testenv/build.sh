@@ -10,13 +10,16 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${KCD_CACHE:-$HOME/.cache/kcd}"
 export GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0
 
+record() {  # tool version seconds: cold build times, read by benchmarks/bench_env.py
+  printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$CACHE/build-times.tsv"
+}
 log() { printf '[build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 command -v go >/dev/null || { echo "go is missing: install Go >= 1.26 (apt-get or the machine image)" >&2; exit 1; }
 
 build_etcd() {
   local bin="$CACHE/bin/etcd-v$ETCD_VERSION"
   [ -f "$bin/.ok" ] && return 0
-  log "etcd v$ETCD_VERSION"
+  log "etcd v$ETCD_VERSION"; local t0=$SECONDS
   local work="$CACHE/src/etcd-v$ETCD_VERSION"; mkdir -p "$work" "$bin"
   ( cd "$work"
     [ -f go.mod ] || go mod init kcdtestenv/etcd >/dev/null 2>&1
@@ -24,13 +27,13 @@ build_etcd() {
     GOFLAGS="-mod=mod -buildvcs=false" go build -trimpath -ldflags="-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3 )
   # (no `| grep -q`: with pipefail, grep closing early makes the version command die of SIGPIPE)
   [[ "$("$bin/etcd" --version)" == *"etcd Version: $ETCD_VERSION"* ]]
-  touch "$bin/.ok"
+  touch "$bin/.ok"; record etcd "$ETCD_VERSION" $((SECONDS - t0))
 }
 
 build_kube() {
   local bin="$CACHE/bin/kube-v$KUBE_VERSION"
   [ -f "$bin/.ok" ] && return 0
-  log "kube-apiserver, kube-controller-manager, kube-scheduler, kubectl v$KUBE_VERSION"
+  log "kube-apiserver, kube-controller-manager, kube-scheduler, kubectl v$KUBE_VERSION"; local t0=$SECONDS
   local major="${KUBE_VERSION%%.*}" rest="${KUBE_VERSION#*.}"; local minor="${rest%%.*}"
   local staging="v0.$rest"
   local mods="api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
@@ -57,17 +60,17 @@ build_kube() {
     # shellcheck disable=SC2086
     go build -trimpath -tags=selinux,notest,grpcnotrace -ldflags="$ld" -o "$bin/" $pkgs )
   [ "$("$bin/kube-apiserver" --version)" = "Kubernetes v$KUBE_VERSION" ]
-  touch "$bin/.ok"
+  touch "$bin/.ok"; record kube "$KUBE_VERSION" $((SECONDS - t0))
 }
 
 go_install() {  # name version package [ldflags]
   local name="$1" version="$2" pkg="$3" ld="${4:-}"
   local bin="$CACHE/bin/$name-v$version"
   [ -f "$bin/.ok" ] && return 0
-  log "$name v$version"
+  log "$name v$version"; local t0=$SECONDS
   mkdir -p "$bin"
   GOBIN="$bin" GOFLAGS="-buildvcs=false" go install -trimpath -ldflags="-s -w $ld" "$pkg@v$version"
-  touch "$bin/.ok"
+  touch "$bin/.ok"; record "$name" "$version" $((SECONDS - t0))
 }
 
 build_tools() {
@@ -87,14 +90,14 @@ go_wrapped() {  # name version module package
   local name="$1" version="$2" module="$3" pkg="$4"
   local bin="$CACHE/bin/$name-v$version" work="$CACHE/src/$name-v$version"
   [ -f "$bin/.ok" ] && return 0
-  log "$name v$version (wrapper module)"
+  log "$name v$version (wrapper module)"; local t0=$SECONDS
   mkdir -p "$bin" "$work"
   ( cd "$work"
     export GOFLAGS="-mod=mod -buildvcs=false"
     [ -f go.mod ] || go mod init "kcdtestenv/$name" >/dev/null 2>&1
     go get "$module@v$version"
     go build -trimpath -ldflags="-s -w" -o "$bin/$name" "$pkg" )
-  touch "$bin/.ok"
+  touch "$bin/.ok"; record "$name" "$version" $((SECONDS - t0))
 }
 
 case "${1:-all}" in

@@ -3,13 +3,16 @@ against the local docker-registry (three auth modes), moto ECR and a faulty regi
 
 from __future__ import annotations
 
+import base64
 import json
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 
 from sidecar import leases
@@ -153,3 +156,31 @@ def test_a_rate_limited_syncer_waits_as_long_as_the_registry_asks(
     assert len(faulty.requests()) == 1
     assert run.get("/healthz")[0] == 200
     assert ANN_VERSION not in annotations(kube_api, namespace)
+
+
+@pytest.mark.parametrize("registry", ["anonymous"], indirect=True)
+def test_kcd_registry_sync_runs_the_syncer_outside_a_pod_from_a_kubeconfig(
+    registry: Registry, cluster: Cluster, kube_api: Any, namespace: str, token: Path, procs: ProcGroup, tmp_path: Path
+) -> None:
+    assert cluster.pki is not None
+    pushed = pusher.push_image(pusher.RegistryClient(registry.url), f"{namespace}/cli", ["abc1234", "env-prod"])
+    setup_workload(kube_api, namespace, f"{registry.host}/{namespace}/cli")
+    ca = base64.b64encode(cluster.pki.ca_cert.read_bytes()).decode()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": cluster.server, "certificate-authority-data": ca}}],
+                "users": [{"name": "u", "user": {"token": token.read_text()}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    argv = [sys.executable, "-m", "kcd", "registry", "sync", "--namespace", namespace, "--kcd", "web"]
+    argv += ["--workload", "deployment/web", "--k8s-config", str(kubeconfig), "--provider", "oci"]
+    env = {"KCD_SYNCER_ADDRESS": "127.0.0.1", "KCD_SYNCER_PORT": "0", "POD_NAME": "cli", "KCD_DOCKER_CONFIG": ""}
+    proc = procs.start("kcd-registry-sync", argv, env=env)
+    wait_for_candidate(kube_api, namespace, "abc1234", pushed.digest, proc)

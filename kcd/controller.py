@@ -86,7 +86,7 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
 
     kopf.on.login(registry=registry)(_login(kube))
 
-    @kopf.index("kcd.io", "v1", "kcds", registry=registry)
+    @kopf.index("kcd.io", "v1", "kcds", registry=registry, id="kcd_selectors")
     def kcd_selectors(
         namespace: str | None, name: str, spec: kopf.Spec, **_: Any
     ) -> dict[str | None, tuple[str, dict[str, str]]]:

@@ -61,11 +61,13 @@ def _observed(body: Body) -> bool:
 
 def _deployment(body: Body) -> Progress:
     status = body.get("status") or {}
+    # Conditions describe the observed generation only: right after a patch (e.g. a rollback) the old
+    # ProgressDeadlineExceeded is still there and must not count against the new template.
+    if not _observed(body):
+        return Progress(False, message="waiting for the controller to observe the new generation")
     for cond in status.get("conditions") or []:
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
             return Progress(done=False, failed=True, message=f"progress deadline exceeded: {cond.get('message', '')}")
-    if not _observed(body):
-        return Progress(False, message="waiting for the controller to observe the new generation")
     want = int((body.get("spec") or {}).get("replicas", 1))
     updated = int(status.get("updatedReplicas") or 0)
     total = int(status.get("replicas") or 0)

@@ -123,13 +123,14 @@ def moto_ecr() -> Iterator[ecr_mod.MotoEcr]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """On failure, attach the tails of the environment's logs to the report."""
+    """On failure, attach the tails of the environment's and the controllers' logs to the report."""
     report = yield
     if report.failed:
-        for value in getattr(item, "funcargs", {}).values():
-            procs = getattr(value, "procs", None) or (
-                value.proc and ProcGroup(Path("."), [value.proc]) if isinstance(value, registry_mod.Registry) else None
-            )
+        for name, value in getattr(item, "funcargs", {}).items():
+            procs = getattr(value, "procs", None)
+            proc = getattr(value, "proc", None)
             if isinstance(procs, ProcGroup) and procs.procs:
-                report.sections.append(("environment logs", procs.logs()))
+                report.sections.append((f"logs of {name}", procs.logs(lines=12)))
+            elif proc is not None and hasattr(proc, "tail"):
+                report.sections.append((f"log of {name}", f"--- {proc.log} ---\n{proc.tail(40)}"))
     return report

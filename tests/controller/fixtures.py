@@ -140,7 +140,7 @@ def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
 
 def event_reasons(api: Any, namespace: str, name: str) -> list[str]:
     items = client.CoreV1Api(api).list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items
-    return [e.reason for e in sorted(items, key=lambda e: e.metadata.creation_timestamp)]
+    return [e.reason for e in sorted(items, key=lambda e: int(e.metadata.resource_version))]
 
 
 def history(api: Any, namespace: str, workload_name: str) -> list[dict[str, Any]]:

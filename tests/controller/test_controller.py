@@ -52,7 +52,7 @@ def test_a_candidate_is_rolled_out_recorded_and_declared_live(
     status = wait_status(kube_api, namespace, name, currStatus="Success", successVersion="bbbbb22")
     assert image_of(kube_api, namespace, kind, name) == f"{REPO}:bbbbb22"
     assert condition(status, "Ready")["status"] == "True"
-    assert status["rollout"] is None
+    assert status.get("rollout") is None
     [record] = history(kube_api, namespace, name)
     assert (record["version"], record["outcome"], record["type"], record["name"]) == ("bbbbb22", "Success", kind, name)
     cm = client.CoreV1Api(kube_api).read_namespaced_config_map("versions", namespace)

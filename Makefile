@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck imports pytest env deps bench bench-env clean-env
+.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-syncer clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,10 +40,13 @@ pytest: deps
 
 test: lint typecheck imports pytest
 
-bench: bench-env
+bench: bench-env bench-syncer
 
 bench-env: deps
 	$(PY) -m benchmarks.bench_env
+
+bench-syncer: deps
+	$(PY) -m benchmarks.bench_syncer
 
 clean-env:
 	rm -rf ~/.cache/kcd/src

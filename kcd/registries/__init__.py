@@ -12,9 +12,9 @@ asked us to wait, so a caller can honour it instead of retrying blindly.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from kcd import images
 
@@ -92,7 +92,7 @@ def is_ecr(repo: str) -> bool:
 def for_repo(
     repo: str,
     *,
-    docker_config: dict[str, object] | None = None,
+    docker_config: Mapping[str, Any] | None = None,
     insecure: Collection[str] = (),
     max_wait: float = 0.0,
     attempts: int = 3,

@@ -139,14 +139,14 @@ def start_syncer(
     return run
 
 
-def annotations(api: Any, namespace: str, name: str = "web") -> dict[str, str]:
+def workload_annotations(api: Any, namespace: str, name: str = "web") -> dict[str, str]:
     meta = client.AppsV1Api(api).read_namespaced_deployment(name, namespace).metadata
     return dict(meta.annotations or {})
 
 
 def wait_for_candidate(api: Any, namespace: str, version: str, digest: str, proc: Proc, timeout: float = 60) -> None:
     def seen() -> bool:
-        got = annotations(api, namespace)
+        got = workload_annotations(api, namespace)
         return (got.get(ANN_VERSION), got.get(ANN_DIGEST)) == (version, digest)
 
     wait_until(seen, what=f"candidate annotations {version} {digest}", timeout=timeout, proc=proc)

@@ -24,7 +24,7 @@ from tests.env.ecr import MotoEcr
 from tests.env.procs import ProcGroup, wait_until
 from tests.env.registry import Registry
 from tests.registries.faulty import FaultyRegistry
-from tests.sidecar.cluster import annotations, grant, setup_workload, start_syncer, wait_for_candidate
+from tests.sidecar.cluster import grant, setup_workload, start_syncer, wait_for_candidate, workload_annotations
 
 pytestmark = [pytest.mark.cluster, pytest.mark.registry]
 
@@ -65,10 +65,10 @@ def test_a_pushed_version_is_annotated_and_a_moved_tag_follows(
     config.write_text(json.dumps(registry.docker_config()))
     run = start_syncer(procs, cluster, namespace, token, env={"KCD_DOCKER_CONFIG": str(config)})
     wait_for_candidate(kube_api, namespace, "abc1234", first.digest, run.proc)
-    written = annotations(kube_api, namespace)[ANN_TIME]
+    written = workload_annotations(kube_api, namespace)[ANN_TIME]
     second = pusher.push_image(push, f"{namespace}/app", ["def5678", "env-prod"])
     wait_for_candidate(kube_api, namespace, "def5678", second.digest, run.proc)
-    assert annotations(kube_api, namespace)[ANN_TIME] >= written
+    assert workload_annotations(kube_api, namespace)[ANN_TIME] >= written
 
 
 @pytest.mark.parametrize("registry", ["anonymous"], indirect=True)
@@ -136,7 +136,7 @@ def test_a_faulty_registry_writes_nothing_and_the_syncer_recovers(
     setup_workload(kube_api, namespace, f"{faulty.host}/team/app")
     run = start_syncer(procs, cluster, namespace, token, env={"KCD_REGISTRY_TIMEOUT": "1"})
     wait_until(lambda: run.metric("kcd_syncer_errors_total") >= 1, what="a failed poll", timeout=60, proc=run.proc)
-    assert ANN_VERSION not in annotations(kube_api, namespace)
+    assert ANN_VERSION not in workload_annotations(kube_api, namespace)
     assert run.get("/healthz")[0] == 200
     faulty.fault = None
     wait_for_candidate(kube_api, namespace, "abc1234", digest, run.proc)
@@ -155,7 +155,7 @@ def test_a_rate_limited_syncer_waits_as_long_as_the_registry_asks(
     time.sleep(12)  # more than two poll intervals: a syncer that ignored Retry-After would have asked again
     assert len(faulty.requests()) == 1
     assert run.get("/healthz")[0] == 200
-    assert ANN_VERSION not in annotations(kube_api, namespace)
+    assert ANN_VERSION not in workload_annotations(kube_api, namespace)
 
 
 @pytest.mark.parametrize("registry", ["anonymous"], indirect=True)

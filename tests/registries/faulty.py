@@ -3,7 +3,8 @@ request. Faults are queued (``queue``, one per request, consumed first) or perma
 
 Faults: ``500``, ``timeout`` (answers after ``delay`` seconds), ``429`` (``Retry-After: retry_after``), ``malformed``
 (non-JSON body), ``oversized`` (a body far over any cap), ``digest-mismatch`` (a ``Docker-Content-Digest`` that is
-not the sha256 of the body). Every request is recorded in ``log`` as (method, path).
+not the sha256 of the body), ``no-digest`` (no ``Docker-Content-Digest`` header at all, as some registries do on
+HEAD). Every request is recorded in ``log`` as (method, path).
 """
 
 from __future__ import annotations
@@ -123,6 +124,8 @@ class FaultyRegistry:
         elif fault == "digest-mismatch":
             digest = "sha256:" + "0" * 64
         headers = {"Content-Type": OCI_MANIFEST, "Docker-Content-Digest": digest}
+        if fault == "no-digest":
+            del headers["Docker-Content-Digest"]
         return self._reply(h, 200, body, headers, head)
 
     def _tag_list(self, h: BaseHTTPRequestHandler, query: str, fault: str | None, head: bool) -> None:

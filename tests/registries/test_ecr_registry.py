@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 from kcd import images, registries
@@ -88,3 +89,28 @@ def test_boto3_is_imported_only_for_ecr_repositories() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=dict(os.environ))
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error"),
+    [
+        ("ThrottlingException", 400, registries.RateLimited),
+        ("AccessDeniedException", 400, registries.AuthError),
+        ("ServerException", 500, registries.Transient),
+        ("RepositoryNotFoundException", 400, registries.NotFound),
+    ],
+)
+def test_ecr_errors_become_typed_registry_errors(code: str, status: int, error: type[Exception]) -> None:
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "ecr",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        endpoint_url="http://127.0.0.1:9",
+    )  # a Stubber answers every call: nothing is sent
+    stub = Stubber(client)
+    stub.add_client_error("describe_images", service_error_code=code, http_status_code=status)
+    with stub, pytest.raises(error, match=code):
+        ecr.EcrRegistry("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app", client=client).digest("env-prod")

@@ -133,3 +133,12 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_seconds("30") == 30.0
     assert retry_after_seconds("Thu, 01 Jan 2026 00:01:00 GMT", now=1767225600.0) == 60.0
     assert retry_after_seconds("soon") is None
+
+
+def test_a_registry_without_digest_headers_is_read_by_hashing_the_manifest(
+    faulty: FaultyRegistry, oci_client: OciFactory
+) -> None:
+    digest = faulty.push("one", "env-prod")
+    faulty.fault = "no-digest"
+    assert oci_client(faulty.host).digest("env-prod") == digest
+    assert [m for m, _ in faulty.requests()] == ["HEAD", "GET"]

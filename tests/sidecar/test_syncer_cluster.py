@@ -184,3 +184,17 @@ def test_kcd_registry_sync_runs_the_syncer_outside_a_pod_from_a_kubeconfig(
     env = {"KCD_SYNCER_ADDRESS": "127.0.0.1", "KCD_SYNCER_PORT": "0", "POD_NAME": "cli", "KCD_DOCKER_CONFIG": ""}
     proc = procs.start("kcd-registry-sync", argv, env=env)
     wait_for_candidate(kube_api, namespace, "abc1234", pushed.digest, proc)
+
+
+def test_a_changed_kcd_tag_is_followed_without_a_restart(
+    faulty: FaultyRegistry, cluster: Cluster, kube_api: Any, namespace: str, token: Path, procs: ProcGroup
+) -> None:
+    first = faulty.push("one", "abc1234", "env-prod")
+    qa = faulty.push("two", "def5678", "env-qa")
+    setup_workload(kube_api, namespace, f"{faulty.host}/team/app")
+    run = start_syncer(procs, cluster, namespace, token)
+    wait_for_candidate(kube_api, namespace, "abc1234", first, run.proc)
+    client.CustomObjectsApi(kube_api).patch_namespaced_custom_object(
+        "kcd.io", "v1", namespace, "kcds", "web", {"spec": {"tag": "env-qa"}}
+    )
+    wait_for_candidate(kube_api, namespace, "def5678", qa, run.proc)

@@ -380,7 +380,7 @@ def test_kubectl_get_columns_show_image_tag_version_status_live_and_age(kube_api
         auth_settings=["BearerToken"],
         _preload_content=False,
     )
-    table = json.loads(response[0].data)
+    table = json.loads(response.data)
     names = [c["name"] for c in table["columnDefinitions"]]
     assert names == ["Name", "Image", "Tag", "Version", "Status", "Live", "Age"]
     assert table["rows"][0]["cells"][:6] == ["columns", "nearmap/kcd", "latest", "abc1234", "Success", "abc1234"]

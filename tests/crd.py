@@ -55,8 +55,11 @@ def install(api_client: Any, *, timeout: float = 60) -> None:
         if err.status != 404:
             raise
         ext.create_custom_resource_definition(body)
-    else:
-        body["metadata"]["resourceVersion"] = current.metadata.resource_version
+    else:  # keep whatever owns it (a helm release installed before the tests) able to adopt it again
+        meta = body["metadata"]
+        meta["labels"] = {**(current.metadata.labels or {}), **meta.get("labels", {})}
+        meta["annotations"] = {**(current.metadata.annotations or {}), **meta.get("annotations", {})}
+        meta["resourceVersion"] = current.metadata.resource_version
         ext.replace_custom_resource_definition(CRD_NAME, body)
 
     def established() -> bool:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -190,6 +191,33 @@ def test_tag_pattern_is_the_docker_tag_grammar(tag: str, valid: bool) -> None:
     assert bool(_pattern("tag").fullmatch(tag)) is valid
 
 
+def _full_example() -> dict[str, Any]:
+    body = crd.original_example(name="full")
+    body["spec"].update(
+        imageRepo="127.0.0.1:5000/team/app",
+        tag="env-prod",
+        versionSyntax="v[0-9]+\\.[0-9]+",
+        container={"name": "app", "verify": [{**IMAGE, "tag": "stable", "annotations": {"a": "b"}}]},
+        strategy={
+            "kind": "ServiceBlueGreen",
+            "blueGreen": {**BLUE_GREEN, "verificationServiceName": "web-test", "scaleDown": True},
+            "verify": [{**HTTP, "expectStatus": 204, "timeoutSeconds": 30}],
+        },
+        pollIntervalSeconds=5,
+        livenessSeconds=10,
+        timeoutSeconds=60,
+        history={"enabled": False, "maxEntries": 1000},
+        rollback={"enabled": True},
+        serviceAccountName="syncer",
+    )
+    return body
+
+
+@pytest.mark.parametrize("body", [crd.original_example(), _full_example()], ids=["original-example", "every-field"])
+def test_sample_kcds_validate_against_the_openapi_schema(body: dict[str, Any]) -> None:
+    jsonschema.validate(body, crd.kcd_schema())
+
+
 def _helm_template(*values: str) -> list[dict[str, Any]]:
     sets = [arg for value in values for arg in ("--set", value)]
     done = subprocess.run(
@@ -283,24 +311,8 @@ def test_original_example_with_only_the_api_version_changed_is_accepted_with_def
 
 @pytest.mark.cluster
 def test_full_kcd_using_every_field_is_accepted(kcds: Any, ns: str) -> None:
-    body = crd.original_example(name="full", namespace=ns)
-    body["spec"].update(
-        imageRepo="127.0.0.1:5000/team/app",
-        tag="env-prod",
-        versionSyntax="v[0-9]+\\.[0-9]+",
-        container={"name": "app", "verify": [{**IMAGE, "tag": "stable", "annotations": {"a": "b"}}]},
-        strategy={
-            "kind": "ServiceBlueGreen",
-            "blueGreen": {**BLUE_GREEN, "verificationServiceName": "web-test", "scaleDown": True},
-            "verify": [{**HTTP, "expectStatus": 204, "timeoutSeconds": 30}],
-        },
-        pollIntervalSeconds=5,
-        livenessSeconds=10,
-        timeoutSeconds=60,
-        history={"enabled": False, "maxEntries": 1000},
-        rollback={"enabled": True},
-        serviceAccountName="syncer",
-    )
+    body = _full_example()
+    body["metadata"]["namespace"] = ns
     created = _create(kcds, body)
     assert created["spec"]["container"]["verify"][0]["timeoutSeconds"] == 300
     assert model.KCD.from_body(created).spec.strategy.blue_green == model.BlueGreen(

@@ -142,7 +142,7 @@ def run(settings: Settings) -> int:
 
     setup_logging(settings.log_level)
     kube = Kube.from_config(settings.kubeconfig)
-    stop = threading.Event()
+    stop = threading.Event()  # ends the lease renewal thread (and the wait for leadership)
     state = {"running": False, "lost": False}
     server = probes.serve(settings.bind, settings.port, ready=lambda: state["running"] or not settings.leader_elect)
     elector = None
@@ -155,28 +155,38 @@ def run(settings: Settings) -> int:
             retry_period=max(0.5, settings.lease_seconds / 7.5),
         )
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-        if not elector.wait_for_leadership(stop):
-            server.shutdown()
-            return 0
+        won = elector.wait_for_leadership(stop)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if not won:
+            server.shutdown()
+            return 0
+    registry = build_registry(settings, kube, Reconciler(kube))
+
+    async def operate() -> None:
+        # An asyncio.Event as kopf's stop flag: kopf waits on thread-based flags in an executor thread, which would
+        # keep the process from exiting after SIGTERM (kopf's own signal handling stops it, not the flag).
+        kopf_stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
 
         def lost() -> None:
             state["lost"] = True
-            stop.set()  # kopf's stop flag: stop acting at once, another replica leads now
+            loop.call_soon_threadsafe(kopf_stop.set)  # stop acting at once: another replica leads now
 
-        threading.Thread(target=elector.keep_renewing, args=(stop, lost), daemon=True, name="kcd-lease").start()
-    registry = build_registry(settings, kube, Reconciler(kube))
-    state["running"] = True
-    log.info("controller started", extra={"namespace": settings.namespace or "*", "leader": bool(elector)})
-    try:
-        kopf.run(
+        if elector is not None:
+            threading.Thread(target=elector.keep_renewing, args=(stop, lost), daemon=True, name="kcd-lease").start()
+        await kopf.operator(
             registry=registry,
             standalone=True,
             clusterwide=settings.namespace is None,
             namespaces=[settings.namespace] if settings.namespace else (),
-            stop_flag=stop,
+            stop_flag=kopf_stop,
         )
+
+    state["running"] = True
+    log.info("controller started", extra={"namespace": settings.namespace or "*", "leader": bool(elector)})
+    try:
+        asyncio.run(operate())
     finally:
         state["running"] = False
         stop.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -18,7 +19,6 @@ from tests.controller.fixtures import REPO, announce, create, history, image_of,
 from tests.env.procs import ProcGroup, wait_until
 
 pytestmark = pytest.mark.cluster
-STARTED = "2026-11-26T12:00:00Z"
 
 
 @pytest.fixture
@@ -31,6 +31,7 @@ def procs(kube_api: Any, tmp_path: Path) -> Iterator[ProcGroup]:
 
 def _crashed_state(api: Any, namespace: str, phase: str, *, patched: bool, recorded: bool) -> None:
     """Leave the cluster exactly as a controller that died in `phase` would have left it."""
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     create(api, namespace, workload("Deployment", "app", image=f"{REPO}:{'bbbbb22' if patched else 'aaaaa11'}"))
     create(api, namespace, kcd_body("app"))
     announce(api, namespace, "Deployment", "app", "bbbbb22")
@@ -40,8 +41,8 @@ def _crashed_state(api: Any, namespace: str, phase: str, *, patched: bool, recor
         "digest": "sha256:" + "0" * 64,
         "step": 0,
         "attempt": 0,
-        "startedAt": STARTED,
-        "phaseStartedAt": STARTED,
+        "startedAt": started,
+        "phaseStartedAt": started,
         "previousVersion": "aaaaa11",
         "patched": ["Deployment/app"] if patched else [],
         "outcome": "Success" if phase == "Recording" else None,
@@ -59,7 +60,7 @@ def _crashed_state(api: Any, namespace: str, phase: str, *, patched: bool, recor
                 "currVersion": "bbbbb22",
                 "currStatus": "Progressing",
                 "successVersion": "aaaaa11",
-                "currStatusTime": STARTED,
+                "currStatusTime": started,
                 "rollout": rollout,
             }
         },
@@ -68,7 +69,7 @@ def _crashed_state(api: Any, namespace: str, phase: str, *, patched: bool, recor
         record = {
             "version": "bbbbb22",
             "digest": rollout["digest"],
-            "time": STARTED,
+            "time": started,
             "kcd": "app",
             "type": "Deployment",
             "name": "app",

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-syncer clean-env
+.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-controller bench-syncer clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,10 @@ pytest: deps
 
 test: lint typecheck imports pytest
 
-bench: bench-env bench-syncer
+bench: bench-env bench-controller bench-syncer
+
+bench-controller: deps
+	$(PY) -m benchmarks.bench_controller
 
 bench-env: deps
 	$(PY) -m benchmarks.bench_env

@@ -18,7 +18,13 @@ COMPONENT = "kcd-controller"
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; `extra=` fields of the record are included (kcd, workload, version, …)."""
 
-    _plain = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+    # kopf attaches its whole settings object and a posting flag to every record: noise in a log line.
+    _plain = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+        "message",
+        "asctime",
+        "settings",
+        "k8s_skip",
+    }
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -40,6 +46,8 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("kopf").setLevel(max(logging.INFO, root.level))
+    # kopf logs every successful handler call at INFO: one line per watch event of every workload.
+    logging.getLogger("kopf.objects").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 

@@ -1,4 +1,5 @@
-"""`make demo`: bring the whole local environment up, release a sample app into it, and keep it running until Ctrl-C."""
+"""`make demo`: the local environment, kcd's controller and a syncer, and a sample app that gets a new version
+released every 45 s, each rolled out while you watch; Ctrl-C stops everything."""
 
 from __future__ import annotations
 
@@ -10,42 +11,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tests.env import pusher, stack
-from tests.env.procs import EnvError, wait_until
+from tests.env import binaries, demo, stack
+from tests.env.procs import EnvError
 
-
-def _sample_app(st: stack.Stack) -> str:
-    from kubernetes import client
-
-    from tests.env.kubeready import api_client
-
-    reg = st.registries["anonymous"]
-    pushed = pusher.push_image(pusher.RegistryClient(reg.url), "demo/app", ["abc1234", "env-prod"])
-    api = api_client(st.cluster)
-    apps = client.AppsV1Api(api)
-    client.CoreV1Api(api).create_namespace({"metadata": {"name": "demo"}})
-    labels = {"app": "demo"}
-    apps.create_namespaced_deployment(
-        "demo",
-        {
-            "metadata": {"name": "demo", "labels": labels},
-            "spec": {
-                "replicas": 3,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "app", "image": f"{reg.host}/demo/app:abc1234"}]},
-                },
-            },
-        },
-    )
-    wait_until(
-        lambda: apps.read_namespaced_deployment_status("demo", "demo").status.ready_replicas == 3,
-        what="the demo Deployment's 3 replicas",
-        timeout=60,
-    )
-    api.close()
-    return f"{reg.host}/demo/app:abc1234 ({pushed.digest[:19]}…), Deployment demo/demo with 3 ready replicas"
+INTERVAL = 45.0
 
 
 def main() -> int:
@@ -66,16 +35,17 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         print(f"\nup in {st.timings['total']:.1f}s:\n{st.describe()}", flush=True)
-        if st.cluster.local:
-            print(f"sample app: {_sample_app(st)}", flush=True)
+        logs = demo.setup(st)
         print(
-            f"\ntry:  KUBECONFIG={st.cluster.kubeconfig} kubectl get pods -A"
-            "\n      (kubectl is in ~/.cache/kcd/bin/kube-v*/)"
-            "\nnot yet here: the controller (issue 3) and the syncer (issue 4) join this demo as they land."
-            "\nCtrl-C stops everything.",
+            "\nsample app: Deployment demo/demo (3 replicas) followed by KCD demo/demo, tag env-prod"
+            f"\ncontroller log: {logs['controller']}\nsyncer log:     {logs['syncer']}\nmetrics: {logs['metrics']}"
+            f"\n\ntry:  export KUBECONFIG={st.cluster.kubeconfig}"
+            f"\n      {binaries.binary('kubectl')} get kcd,deploy,pods -n demo"
+            "\n      .venv/bin/kcd rollout status demo -n demo;  .venv/bin/kcd history demo -n demo"
+            f"\n\na new version is released every {INTERVAL:.0f} s; Ctrl-C stops everything.\n",
             flush=True,
         )
-        stop.wait()
+        demo.narrate(st, stop, INTERVAL)
     finally:
         print("\nkcd demo: stopping …", flush=True)
         st.stop()

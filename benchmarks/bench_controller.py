@@ -49,29 +49,41 @@ class Observer:
     def _deployments(self) -> None:
         apps = client.AppsV1Api(self.api)
         while not self.stop.is_set():
-            for ev in watch.Watch().stream(apps.list_namespaced_deployment, self.namespace, timeout_seconds=30):
-                d, now = ev["object"], time.monotonic()
-                image = d.spec.template.spec.containers[0].image.rsplit(":", 1)[-1]
-                self.image_at.setdefault((d.metadata.name, image), now)
-                st = d.status
-                if (
-                    (st.observed_generation or 0) >= d.metadata.generation
-                    and st.updated_replicas == d.spec.replicas
-                    and st.available_replicas == d.spec.replicas
-                    and (st.replicas or 0) == d.spec.replicas
-                ):
-                    self.available_at.setdefault((d.metadata.name, image), now)
+            try:
+                self._deployment_events(apps)
+            except Exception:  # noqa: BLE001 - a broken watch is re-opened; its re-list repeats current state
+                time.sleep(0.1)
+
+    def _deployment_events(self, apps: Any) -> None:
+        for ev in watch.Watch().stream(apps.list_namespaced_deployment, self.namespace, timeout_seconds=30):
+            d, now = ev["object"], time.monotonic()
+            image = d.spec.template.spec.containers[0].image.rsplit(":", 1)[-1]
+            self.image_at.setdefault((d.metadata.name, image), now)
+            st = d.status
+            if (
+                (st.observed_generation or 0) >= d.metadata.generation
+                and st.updated_replicas == d.spec.replicas
+                and st.available_replicas == d.spec.replicas
+                and (st.replicas or 0) == d.spec.replicas
+            ):
+                self.available_at.setdefault((d.metadata.name, image), now)
 
     def _kcds(self) -> None:
         api = client.CustomObjectsApi(self.api)
         while not self.stop.is_set():
-            for ev in watch.Watch().stream(
-                api.list_namespaced_custom_object, "kcd.io", "v1", self.namespace, "kcds", timeout_seconds=30
-            ):
-                obj, now = ev["object"], time.monotonic()
-                status = obj.get("status") or {}
-                if status.get("currStatus") == "Success":
-                    self.success_at.setdefault((obj["metadata"]["name"], status.get("successVersion")), now)
+            try:
+                self._kcd_events(api)
+            except Exception:  # noqa: BLE001 - a broken watch is re-opened; its re-list repeats current state
+                time.sleep(0.1)
+
+    def _kcd_events(self, api: Any) -> None:
+        for ev in watch.Watch().stream(
+            api.list_namespaced_custom_object, "kcd.io", "v1", self.namespace, "kcds", timeout_seconds=30
+        ):
+            obj, now = ev["object"], time.monotonic()
+            status = obj.get("status") or {}
+            if status.get("currStatus") == "Success":
+                self.success_at.setdefault((obj["metadata"]["name"], status.get("successVersion")), now)
 
 
 def announce(apps: Any, ns: str, name: str, version: str) -> float:
@@ -107,7 +119,13 @@ def run_size(cl: cluster_mod.Cluster, api: Any, procs: ProcGroup, size: int, sam
     for i, name in enumerate(picked):
         version = f"bbbb{i:04x}"
         t0 = announce(apps, ns, name, version)
-        wait_until(lambda n=name, v=version: (n, v) in obs.success_at, what=f"{name} at {version}", timeout=60)
+        wait_until(
+            lambda n=name, v=version: (
+                (n, v) in obs.success_at and (n, v) in obs.image_at and (n, v) in obs.available_at
+            ),
+            what=f"{name} at {version}",
+            timeout=60,
+        )
         patch_lat.append(obs.image_at[(name, version)] - t0)
         overhead.append(obs.success_at[(name, version)] - obs.available_at[(name, version)])
         time.sleep(0.05)

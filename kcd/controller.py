@@ -136,7 +136,7 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
 
 def run(settings: Settings) -> int:
     """`kcd run`: (optionally) win the Lease, then run kopf until SIGTERM/SIGINT or a lost Lease; the exit code."""
-    from kcd import probes
+    from kcd import memtrim, probes
     from kcd.events import setup_logging
     from kcd.leader import LeaderElector
 
@@ -162,6 +162,7 @@ def run(settings: Settings) -> int:
             server.shutdown()
             return 0
     registry = build_registry(settings, kube, Reconciler(kube))
+    memtrim.start(stop)
 
     async def operate() -> None:
         # An asyncio.Event as kopf's stop flag: kopf waits on thread-based flags in an executor thread, which would

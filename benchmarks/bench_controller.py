@@ -112,8 +112,6 @@ def run_size(cl: cluster_mod.Cluster, api: Any, procs: ProcGroup, size: int, sam
         what=f"{size} KCDs live",
         timeout=60 + size * 0.5,
     )
-    time.sleep(2)
-    rss = ctl.proc.rss_bytes()
     picked = names[:: max(1, size // samples)][:samples]
     patch_lat, overhead, base = [], [], []
     for i, name in enumerate(picked):
@@ -129,6 +127,8 @@ def run_size(cl: cluster_mod.Cluster, api: Any, procs: ProcGroup, size: int, sam
         patch_lat.append(obs.image_at[(name, version)] - t0)
         overhead.append(obs.success_at[(name, version)] - obs.available_at[(name, version)])
         time.sleep(0.05)
+    time.sleep(12)  # steady state: idle, after the controller's periodic heap trim
+    rss = ctl.proc.rss_bytes()
     for i, name in enumerate(picked[: min(20, len(picked))]):  # baseline: a patch sent directly, seen by the watch
         version = f"cccc{i:04x}"
         t0 = time.monotonic()

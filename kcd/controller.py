@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 import threading
 from collections.abc import Callable
@@ -72,10 +73,18 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
     registry = kopf.OperatorRegistry()
     wakers = Wakers()
     pool = ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="kcd-step")
+    # Periodic re-checks (drift, missed events) of idle KCDs get their own small pool: with a thousand KCDs a resync
+    # wave must never queue in front of a step that an event asked for (a new candidate, a workload's progress).
+    resync_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kcd-resync")
+
+    watch_one_namespace = settings.namespace is not None
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.posting.enabled = False
+        # Following CRDs needs cluster-wide read of customresourcedefinitions, which a namespaced install's Role
+        # cannot grant; the KCD CRD is installed before the controller anyway.
+        settings.scanning.disabled = watch_one_namespace
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kcd.io")
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="kcd.io")
         settings.persistence.finalizer = "kcd.io/controller"
@@ -111,25 +120,31 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
         key = (namespace or "", name)
         wake = wakers.get(key)
         loop = asyncio.get_running_loop()
+        executor = pool
         try:
             while not stopped:
                 wake.clear()  # before the step: an event during the step must cause another step
-                result = await loop.run_in_executor(pool, reconciler.step, key[0], name)
+                result = await loop.run_in_executor(executor, reconciler.step, key[0], name)
                 if result.gone:
                     return
                 if result.again:
+                    executor = pool
                     continue
-                wait = settings.progress_poll_seconds if result.in_flight else settings.idle_resync_seconds
+                # Jitter: KCDs that started together must not all resync in the same second.
+                idle = settings.idle_resync_seconds * random.uniform(0.75, 1.25)  # noqa: S311 - not security
+                wait = settings.progress_poll_seconds if result.in_flight else idle
                 waiters = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopped.wait())}
                 done, pending = await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
                 for task in pending:
                     task.cancel()
+                executor = pool if done or result.in_flight else resync_pool
         finally:
             wakers.events.pop(key, None)
 
     @kopf.on.cleanup(registry=registry)
     def shutdown(**_: Any) -> None:
         pool.shutdown(wait=True)  # let a running step finish and persist before the process exits
+        resync_pool.shutdown(wait=True)
 
     return registry
 

@@ -49,6 +49,7 @@ def test_more_than_one_replica_turns_on_leader_election() -> None:
 def test_chart_installs_into_the_cluster_and_its_deployment_becomes_available(
     cluster: Any, kube_api: Any, namespace: str
 ) -> None:
+    crd.install(kube_api)  # shared by the whole session: the release must not own it
     helm(
         "install",
         "kcd",
@@ -57,6 +58,8 @@ def test_chart_installs_into_the_cluster_and_its_deployment_becomes_available(
         namespace,
         "-f",
         str(CHART / "ci" / "default-values.yaml"),
+        "--set",
+        "crds.install=false",
         "--wait",
         "--timeout",
         "120s",

@@ -139,7 +139,8 @@ def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def event_reasons(api: Any, namespace: str, name: str) -> list[str]:
-    items = client.CoreV1Api(api).list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items
+    selector = f"involvedObject.name={name},involvedObject.kind=KCD"
+    items = client.CoreV1Api(api).list_namespaced_event(namespace, field_selector=selector).items
     return [e.reason for e in sorted(items, key=lambda e: int(e.metadata.resource_version))]
 
 

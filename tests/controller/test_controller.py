@@ -57,6 +57,7 @@ def test_a_candidate_is_rolled_out_recorded_and_declared_live(
     assert (record["version"], record["outcome"], record["type"], record["name"]) == ("bbbbb22", "Success", kind, name)
     cm = client.CoreV1Api(kube_api).read_namespaced_config_map("versions", namespace)
     assert cm.data == {"other": "kept", name: "bbbbb22"}
+    wait_until(lambda: "RolloutSucceeded" in event_reasons(kube_api, namespace, name), what="Events", timeout=15)
     reasons = event_reasons(kube_api, namespace, name)
     assert reasons.index("RolloutStarted") < reasons.index("RolloutSucceeded")
     assert len(controller.image_patches(f"{namespace}/{name}")) == 1
@@ -90,7 +91,9 @@ def test_a_version_whose_pods_never_become_ready_fails_rolls_back_and_is_quarant
     assert image_of(kube_api, namespace, "Deployment", "risky") == f"{REPO}:good-1"
     outcomes = [(r["version"], r["outcome"]) for r in history(kube_api, namespace, "risky")]
     assert outcomes == [("bad-fault-never-ready", "RolledBack"), ("good-1", "Success")]
-    assert "RolloutFailed" in event_reasons(kube_api, namespace, "risky")
+    wait_until(
+        lambda: "RolledBack" in event_reasons(kube_api, namespace, "risky"), what="a RolledBack Event", timeout=15
+    )
 
     # Quarantined: more reconciles (a touch of the workload wakes the controller) do not deploy it again.
     client.AppsV1Api(kube_api).patch_namespaced_deployment("risky", namespace, {"metadata": {"labels": {"touch": "1"}}})
@@ -138,7 +141,7 @@ def test_bad_input_gives_a_clear_condition_and_patches_nothing(
         return condition(kcd_status(kube_api, namespace, "bad"), "Ready").get("reason") == reason
 
     wait_until(reported, what=f"Ready condition {reason}", timeout=30)
-    assert reason in event_reasons(kube_api, namespace, "bad")
+    wait_until(lambda: reason in event_reasons(kube_api, namespace, "bad"), what=f"a {reason} Event", timeout=15)
     assert image_of(kube_api, namespace, "Deployment", "bad") == f"{REPO}:aaaaa11"
     assert controller.image_patches(f"{namespace}/bad") == []
     assert controller.proc.alive()
@@ -171,4 +174,8 @@ def test_an_image_changed_by_hand_is_set_back_to_the_live_version(
         what="drift corrected",
         timeout=30,
     )
-    assert "DriftCorrected" in event_reasons(kube_api, namespace, "drift")
+    wait_until(
+        lambda: "DriftCorrected" in event_reasons(kube_api, namespace, "drift"),
+        what="a DriftCorrected Event",
+        timeout=15,
+    )

@@ -19,7 +19,6 @@ import datetime
 from collections.abc import Sequence
 
 from kcd import images
-from kcd.history import Record
 from kcd.model import (
     KCD,
     ConditionType,
@@ -28,86 +27,20 @@ from kcd.model import (
     Phase,
     Reason,
     RolloutState,
-    Status,
-    condition,
     format_time,
-    quarantine,
-    set_condition,
 )
+from kcd.outcome import fail, finish
+from kcd.plan import Event, Plan, elapsed, persist, with_conditions
 from kcd.strategies import rolling
 from kcd.targets import Candidate, Target, newest_candidate
 
-
-@dataclasses.dataclass(frozen=True)
-class Event:
-    reason: str
-    message: str
-    warning: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    """What one step does, in order: patch images, set the config ConfigMap, add history, write status, post events."""
-
-    patches: tuple[tuple[Target, str], ...] = ()
-    config_version: str | None = None
-    history: tuple[Record, ...] = ()
-    status: Status | None = None
-    events: tuple[Event, ...] = ()
-    again: bool = False  # run the next step at once
-    in_flight: bool = False  # a rollout is waiting on the cluster: poll soon
-
-
-def _parse_time(text: str) -> datetime.datetime | None:
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
-    except ValueError:
-        return None
-
-
-def _with_conditions(
-    status: Status,
-    kcd: KCD,
-    now: datetime.datetime,
-    *,
-    ready: bool | None,
-    reason: str,
-    message: str,
-    reconciling: bool,
-) -> Status:
-    conditions = set_condition(
-        status.conditions, condition(ConditionType.READY, ready, reason, message, generation=kcd.generation, now=now)
-    )
-    conditions = set_condition(
-        conditions,
-        condition(
-            ConditionType.RECONCILING,
-            reconciling,
-            reason,
-            message if reconciling else "",
-            generation=kcd.generation,
-            now=now,
-        ),
-    )
-    stalled = reason in (
-        Reason.INVALID_SPEC,
-        Reason.WORKLOAD_NOT_FOUND,
-        Reason.CONTAINER_NOT_FOUND,
-        Reason.INVALID_CANDIDATE,
-    )
-    conditions = set_condition(
-        conditions,
-        condition(
-            ConditionType.STALLED, stalled, reason, message if stalled else "", generation=kcd.generation, now=now
-        ),
-    )
-    return dataclasses.replace(status, conditions=conditions, observed_generation=kcd.generation)
+__all__ = ["PAUSED", "Event", "Plan", "decide"]
 
 
 def _idle_condition(kcd: KCD, now: datetime.datetime, *, ready: bool, reason: str, message: str) -> Plan:
     """Report a steady state; post an Event only when Ready's reason or message changes."""
     ready_cond = next((c for c in kcd.status.conditions if c.type == ConditionType.READY), None)
-    status = _with_conditions(kcd.status, kcd, now, ready=ready, reason=reason, message=message, reconciling=False)
+    status = with_conditions(kcd.status, kcd, now, ready=ready, reason=reason, message=message, reconciling=False)
     changed = ready_cond is None or ready_cond.reason != reason or ready_cond.message != message
     unchanged_status = status == kcd.status
     events = (Event(reason, message, warning=not ready),) if changed else ()
@@ -211,7 +144,7 @@ def _start(kcd: KCD, cand: Candidate, now: datetime.datetime) -> Plan:
         curr_status_time=stamp,
         rollout=rollout,
     )
-    status = _with_conditions(
+    status = with_conditions(
         status, kcd, now, ready=False, reason=Reason.ROLLOUT_STARTED, message=message, reconciling=True
     )
     return Plan(status=status, events=(Event(Reason.ROLLOUT_STARTED, message),), again=True)
@@ -238,22 +171,12 @@ def _drift(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
     return Plan(patches=tuple((t, want) for t in drifted), events=(Event(Reason.DRIFT_CORRECTED, message),))
 
 
-def _persist(kcd: KCD, rollout: RolloutState, now: datetime.datetime, *, reason: str, message: str) -> Status:
-    status = dataclasses.replace(kcd.status, rollout=rollout)
-    return _with_conditions(status, kcd, now, ready=False, reason=reason, message=message, reconciling=True)
-
-
-def _elapsed(since: str, now: datetime.datetime) -> float:
-    start = _parse_time(since)
-    return (now - start).total_seconds() if start else 0.0
-
-
 def _step(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datetime.datetime) -> Plan:
     if rollout.phase is Phase.RECORDING:
         return finish(kcd, rollout, targets, now)
     if rollout.phase is Phase.ROLLING_BACK:
         return _rolling_back(kcd, rollout, targets, now)
-    if _elapsed(rollout.started_at, now) > kcd.spec.timeout_seconds:
+    if elapsed(rollout.started_at, now) > kcd.spec.timeout_seconds:
         return fail(
             kcd,
             rollout,
@@ -271,7 +194,7 @@ def _step(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datet
         message = f"set {want} on {', '.join(t.ref for t in targets)}"
         return Plan(
             patches=patches,
-            status=_persist(kcd, nxt, now, reason=Reason.ROLLOUT_PROGRESSING, message=message),
+            status=persist(kcd, nxt, now, reason=Reason.ROLLOUT_PROGRESSING, message=message),
             again=True,
         )
     if rollout.phase is Phase.WAITING:
@@ -283,7 +206,7 @@ def _step(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datet
                 rollout.advance(Phase.RECORDING, now=now), outcome=Outcome.SUCCESS, message=result.message
             )
             return Plan(
-                status=_persist(kcd, nxt, now, reason=Reason.ROLLOUT_PROGRESSING, message="recording"), again=True
+                status=persist(kcd, nxt, now, reason=Reason.ROLLOUT_PROGRESSING, message="recording"), again=True
             )
         return Plan(in_flight=True)
     # Phases of strategies this step does not run (verification, blue-green): not reachable for Simple.
@@ -296,96 +219,12 @@ def _rolling_back(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], no
     if patches:
         return Plan(patches=patches, in_flight=True)
     result = rolling.verdict(targets, back)
-    timed_out = _elapsed(rollout.phase_started_at, now) > kcd.spec.timeout_seconds
+    timed_out = elapsed(rollout.phase_started_at, now) > kcd.spec.timeout_seconds
     if result.done or result.failed or timed_out:
         outcome = Outcome.ROLLED_BACK if result.done else Outcome.FAILED
         note = "" if result.done else f"; rollback to {rollout.previous_version} did not finish: {result.message}"
         nxt = dataclasses.replace(
             rollout.advance(Phase.RECORDING, now=now), outcome=outcome, message=rollout.message + note
         )
-        return Plan(status=_persist(kcd, nxt, now, reason=Reason.ROLLED_BACK, message="recording"), again=True)
+        return Plan(status=persist(kcd, nxt, now, reason=Reason.ROLLED_BACK, message="recording"), again=True)
     return Plan(in_flight=True)
-
-
-__all__ = ["PAUSED", "Event", "Plan", "decide"]
-
-
-def fail(kcd: KCD, rollout: RolloutState, now: datetime.datetime, *, reason: str, message: str) -> Plan:
-    """A failed rollout: roll back when enabled and there is something to go back to, else record the failure."""
-    back = rollout.previous_version
-    failed = dataclasses.replace(rollout, outcome=Outcome.FAILED, reason=reason, message=message)
-    if kcd.spec.rollback.enabled and back and back != rollout.version:
-        nxt = failed.advance(Phase.ROLLING_BACK, now=now)
-        text = f"{message}; rolling back to {back}"
-        return Plan(
-            status=_persist(kcd, nxt, now, reason=reason, message=text),
-            events=(Event(reason, text, warning=True),),
-            again=True,
-        )
-    nxt = failed.advance(Phase.RECORDING, now=now)
-    return Plan(
-        status=_persist(kcd, nxt, now, reason=reason, message=message),
-        events=(Event(reason, message, warning=True),),
-        again=True,
-    )
-
-
-def finish(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datetime.datetime) -> Plan:
-    """Recording: config ConfigMap (on success), one history record per workload, then the final status."""
-    outcome = rollout.outcome or Outcome.SUCCESS
-    when = rollout.phase_started_at or format_time(now)
-    duration = round(_elapsed(rollout.started_at, _parse_time(when) or now), 3)
-    records = (
-        tuple(
-            Record(
-                version=rollout.version,
-                digest=rollout.digest,
-                time=when,
-                kcd=kcd.name,
-                type=t.kind,
-                name=t.name,
-                container=kcd.spec.container.name,
-                strategy=str(kcd.spec.strategy.kind),
-                outcome=outcome,
-                duration_seconds=duration,
-                reason=rollout.message,
-            )
-            for t in targets
-        )
-        if kcd.spec.history.enabled
-        else ()
-    )
-    stamp = format_time(now)
-    if outcome is Outcome.SUCCESS:
-        message = f"{rollout.version} is live on {', '.join(t.ref for t in targets)}"
-        status = dataclasses.replace(
-            kcd.status,
-            curr_version=rollout.version,
-            curr_status=CurrStatus.SUCCESS,
-            curr_status_time=stamp,
-            success_version=rollout.version,
-            rollout=None,
-        )
-        status = _with_conditions(
-            status, kcd, now, ready=True, reason=Reason.ROLLOUT_SUCCEEDED, message=message, reconciling=False
-        )
-        return Plan(
-            config_version=rollout.version,
-            history=records,
-            status=status,
-            events=(Event(Reason.ROLLOUT_SUCCEEDED, message),),
-        )
-    reason = Reason.ROLLED_BACK if outcome is Outcome.ROLLED_BACK else Reason.ROLLOUT_FAILED
-    message = f"{rollout.version} failed: {rollout.message}" + (
-        f"; rolled back to {rollout.previous_version}" if outcome is Outcome.ROLLED_BACK else ""
-    )
-    status = dataclasses.replace(
-        kcd.status,
-        curr_version=rollout.version,
-        curr_status=CurrStatus.FAILED,
-        curr_status_time=stamp,
-        rollout=None,
-        failed_versions=quarantine(kcd.status.failed_versions, rollout.version),
-    )
-    status = _with_conditions(status, kcd, now, ready=False, reason=reason, message=message, reconciling=False)
-    return Plan(history=records, status=status, events=(Event(reason, message, warning=True),))

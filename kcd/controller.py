@@ -22,7 +22,7 @@ from typing import Any
 import kopf
 
 from kcd.kube import Kube
-from kcd.reconciler import Reconciler
+from kcd.reconciler import Reconciler, StepResult
 from kcd.settings import Settings
 from kcd.workload import matches
 
@@ -115,20 +115,34 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
     for group, version, plural in WORKLOAD_RESOURCES:
         kopf.on.event(group, version, plural, registry=registry, id=f"wake-{plural}")(workload_event)
 
+    async def run_resync(key: tuple[str, str]) -> StepResult:
+        """A periodic re-check on the resync pool; an event for this KCD while it still queues there moves it to the
+        main pool at once (a resync wave of a thousand KCDs must not delay a new candidate by the length of the queue).
+        """
+        queued = resync_pool.submit(reconciler.step, *key)
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(wakers.get(key).wait())
+        stepping: asyncio.Future[Any] = asyncio.wrap_future(queued)
+        done, _ = await asyncio.wait({stepping, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if waiter in done and queued.cancel():
+            wakers.get(key).clear()
+            return await asyncio.get_running_loop().run_in_executor(pool, reconciler.step, *key)
+        return await asyncio.wrap_future(queued)
+
     @kopf.daemon("kcd.io", "v1", "kcds", registry=registry, cancellation_timeout=20.0)
     async def rollout_daemon(namespace: str | None, name: str, stopped: kopf.DaemonStopped, **_: Any) -> None:
         key = (namespace or "", name)
         wake = wakers.get(key)
         loop = asyncio.get_running_loop()
-        executor = pool
+        resync = False
         try:
             while not stopped:
                 wake.clear()  # before the step: an event during the step must cause another step
-                result = await loop.run_in_executor(executor, reconciler.step, key[0], name)
+                result = await (run_resync(key) if resync else loop.run_in_executor(pool, reconciler.step, *key))
                 if result.gone:
                     return
                 if result.again:
-                    executor = pool
+                    resync = False
                     continue
                 # Jitter: KCDs that started together must not all resync in the same second.
                 idle = settings.idle_resync_seconds * random.uniform(0.75, 1.25)  # noqa: S311 - not security
@@ -137,7 +151,7 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
                 done, pending = await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
                 for task in pending:
                     task.cancel()
-                executor = pool if done or result.in_flight else resync_pool
+                resync = not done and not result.in_flight
         finally:
             wakers.events.pop(key, None)
 

@@ -16,6 +16,7 @@ class Settings:
     lease_name: str = "kcd-controller"
     lease_seconds: int = 15
     log_level: str = "info"
-    idle_resync_seconds: float = 60.0  # how often an idle KCD re-checks for drift without any event
+    # A safety net only: drift and new candidates arrive as workload events. Every resync costs five API calls.
+    idle_resync_seconds: float = 300.0
     progress_poll_seconds: float = 2.0  # re-check of an in-flight rollout besides the workload events
     max_workers: int = 8  # threads making API calls for the reconcile steps

@@ -103,8 +103,10 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
         return {namespace: (name, {str(k): str(v) for k, v in dict(selector).items()})}
 
     @kopf.on.event("kcd.io", "v1", "kcds", registry=registry)
-    def kcd_event(namespace: str | None, name: str, **_: Any) -> None:
-        wakers.wake((namespace or "", name))
+    def kcd_event(namespace: str | None, name: str, meta: kopf.Meta, **_: Any) -> None:
+        # Our own status write comes back as an event: stepping again for it would only re-read what we wrote.
+        if not reconciler.own_write(namespace or "", name, meta.get("resourceVersion")):
+            wakers.wake((namespace or "", name))
 
     async def workload_event(namespace: str | None, labels: kopf.Labels, **kwargs: Any) -> None:
         index: kopf.Index[str | None, Any] = kwargs["kcd_selectors"]  # kopf passes indexes by their name

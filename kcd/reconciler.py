@@ -40,6 +40,11 @@ class Reconciler:
         self.kube = kube
         self.clock = clock
         self.history = cluster.ConfigMapHistory(kube)
+        # resourceVersion of the KCD after our own last status write: its watch event needs no new step.
+        self.written: dict[tuple[str, str], str] = {}
+
+    def own_write(self, namespace: str, name: str, resource_version: str | None) -> bool:
+        return resource_version is not None and self.written.get((namespace, name)) == resource_version
 
     def step(self, namespace: str, name: str) -> StepResult:
         started = time.perf_counter()
@@ -90,7 +95,8 @@ class Reconciler:
         for record in plan.history:
             self.history.add(kcd.namespace, record.name, record, max_entries=kcd.spec.history.max_entries)
         if plan.status is not None:
-            self.kube.patch_status(KCDS, kcd.namespace, kcd.name, {"status": plan.status.to_dict()})
+            written = self.kube.patch_status(KCDS, kcd.namespace, kcd.name, {"status": plan.status.to_dict()})
+            self.written[(kcd.namespace, kcd.name)] = str((written.get("metadata") or {}).get("resourceVersion"))
             if plan.status.rollout is None and kcd.status.rollout is not None:
                 metrics.ROLLOUTS.labels(outcome=str(plan.status.curr_status)).inc()
         for event in plan.events:

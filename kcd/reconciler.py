@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from kcd import cluster, events, metrics
-from kcd.errors import ApiError, NotFound
+from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import KCDS, Kube
 from kcd.model import KCD, Reason, SpecError, condition, set_condition
 from kcd.model import ConditionType as CT
@@ -50,6 +50,9 @@ class Reconciler:
         started = time.perf_counter()
         try:
             return self._step(namespace, name)
+        except Conflict:
+            # The KCD changed since this step read it (e.g. `kcd rollout clear`): decide again on fresh state.
+            return StepResult(again=True)
         except ApiError as err:
             log.warning("reconcile step failed; retrying", extra={"kcd": f"{namespace}/{name}", "error": str(err)})
             metrics.STEP_ERRORS.inc()
@@ -70,11 +73,11 @@ class Reconciler:
         workloads = cluster.list_workloads(self.kube, namespace, dict(kcd.spec.selector))
         targets = [from_body(w, kcd.spec.container.name) for w in workloads]
         plan = decide(kcd, targets, self.clock())
-        self._execute(kcd, plan)
+        self._execute(kcd, plan, resource_version=str(body["metadata"].get("resourceVersion", "")))
         in_flight = plan.in_flight or (plan.status.rollout if plan.status else kcd.status.rollout) is not None
         return StepResult(again=plan.again, in_flight=in_flight)
 
-    def _execute(self, kcd: KCD, plan: Plan) -> None:
+    def _execute(self, kcd: KCD, plan: Plan, *, resource_version: str) -> None:
         for target, image in plan.patches:
             cluster.set_image(self.kube, kcd.namespace, target.kind, target.name, kcd.spec.container.name, image)
             metrics.IMAGE_PATCHES.inc()
@@ -95,7 +98,10 @@ class Reconciler:
         for record in plan.history:
             self.history.add(kcd.namespace, record.name, record, max_entries=kcd.spec.history.max_entries)
         if plan.status is not None:
-            written = self.kube.patch_status(KCDS, kcd.namespace, kcd.name, {"status": plan.status.to_dict()})
+            # The resourceVersion makes the write conditional: a change by someone else since our read (a person
+            # clearing the quarantine) is never overwritten by a decision taken on the older state.
+            patch = {"metadata": {"resourceVersion": resource_version}, "status": plan.status.to_dict()}
+            written = self.kube.patch_status(KCDS, kcd.namespace, kcd.name, patch)
             self.written[(kcd.namespace, kcd.name)] = str((written.get("metadata") or {}).get("resourceVersion"))
             if plan.status.rollout is None and kcd.status.rollout is not None:
                 metrics.ROLLOUTS.labels(outcome=str(plan.status.curr_status)).inc()

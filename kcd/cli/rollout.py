@@ -10,7 +10,7 @@ import click
 import yaml
 
 from kcd.cli import cli
-from kcd.errors import ApiError, NotFound
+from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import KCDS, Kube
 
 PAUSED = "kcd.io/paused"
@@ -117,11 +117,24 @@ def clear(kcd: str, version: str | None, namespace: str, kubeconfig: str | None)
     """Take failed versions out of quarantine, so that the controller may deploy them again."""
     kube = _kube(kubeconfig)
     try:
-        failed = list((kube.get(KCDS, namespace, kcd).get("status") or {}).get("failedVersions") or [])
-        if version is not None and version not in failed:
-            raise click.ClickException(f"{version} is not quarantined on {namespace}/{kcd} ({failed or 'none are'})")
-        kept = [v for v in failed if version is not None and v != version]
-        kube.patch_status(KCDS, namespace, kcd, {"status": {"failedVersions": kept}})
+        for _attempt in range(5):
+            body = kube.get(KCDS, namespace, kcd)
+            failed = list((body.get("status") or {}).get("failedVersions") or [])
+            if version is not None and version not in failed:
+                raise click.ClickException(
+                    f"{version} is not quarantined on {namespace}/{kcd} ({failed or 'none are'})"
+                )
+            kept = [v for v in failed if version is not None and v != version]
+            # Conditional on what we read: the controller writes status too.
+            patch = {
+                "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
+                "status": {"failedVersions": kept},
+            }
+            try:
+                kube.patch_status(KCDS, namespace, kcd, patch)
+                break
+            except Conflict:
+                continue
     except ApiError as err:
         return _fail(err)
     click.echo(f"cleared {', '.join(v for v in failed if v not in kept) or 'nothing'} on {namespace}/{kcd}")

@@ -17,6 +17,24 @@ pytestmark = pytest.mark.chart
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
 
 
+def _install(namespace: str, kubeconfig: Path, *extra: str) -> None:
+    """Install the chart without its CRD: the session's tests share one, which a release must not own."""
+    values = str(CHART / "ci" / "default-values.yaml")
+    helm(
+        "install",
+        "kcd",
+        str(CHART),
+        "--namespace",
+        namespace,
+        "-f",
+        values,
+        "--set",
+        "crds.install=false",
+        *extra,
+        kubeconfig=kubeconfig,
+    )
+
+
 @pytest.mark.parametrize("values", CI_VALUES, ids=[p.stem for p in CI_VALUES])
 def test_helm_lint_passes_strict_with_each_ci_values_file(values: Path) -> None:
     result = helm("lint", "--strict", str(CHART), "-f", str(values))
@@ -49,22 +67,8 @@ def test_more_than_one_replica_turns_on_leader_election() -> None:
 def test_chart_installs_into_the_cluster_and_its_deployment_becomes_available(
     cluster: Any, kube_api: Any, namespace: str
 ) -> None:
-    crd.install(kube_api)  # shared by the whole session: the release must not own it
-    helm(
-        "install",
-        "kcd",
-        str(CHART),
-        "--namespace",
-        namespace,
-        "-f",
-        str(CHART / "ci" / "default-values.yaml"),
-        "--set",
-        "crds.install=false",
-        "--wait",
-        "--timeout",
-        "120s",
-        kubeconfig=cluster.kubeconfig,
-    )
+    crd.install(kube_api)
+    _install(namespace, cluster.kubeconfig, "--wait", "--timeout", "120s")
     apps = client.AppsV1Api(kube_api)
     wait_until(
         lambda: apps.read_namespaced_deployment_status("kcd", namespace).status.available_replicas == 1,
@@ -89,18 +93,7 @@ def test_the_controller_rolls_out_with_nothing_but_the_charts_rbac(
     if cluster.pki is None:
         pytest.skip("needs the local control plane's CA to write a token kubeconfig")
     crd.install(kube_api)
-    helm(
-        "install",
-        "kcd",
-        str(CHART),
-        "--namespace",
-        namespace,
-        "-f",
-        str(CHART / "ci" / "default-values.yaml"),
-        "--set",
-        "crds.install=false",
-        kubeconfig=cluster.kubeconfig,
-    )
+    _install(namespace, cluster.kubeconfig)
     token = (
         client.CoreV1Api(kube_api)
         .create_namespaced_service_account_token("kcd", namespace, {"spec": {"expirationSeconds": 3600}})

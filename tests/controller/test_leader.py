@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,45 +23,56 @@ def _holder(api: Any, namespace: str) -> str:
     return str(lease.spec.holder_identity or "")
 
 
-def test_only_the_lease_holder_acts_and_killing_it_hands_over(
-    cluster: Any, kube_api: Any, namespace: str, tmp_path: Path
-) -> None:
+@pytest.fixture
+def procs(kube_api: Any, tmp_path: Path) -> Iterator[ProcGroup]:
     crd.install(kube_api)
-    procs = ProcGroup(tmp_path / "logs")
+    group = ProcGroup(tmp_path / "logs")
+    yield group
+    group.stop()
+
+
+def _leader(procs: ProcGroup, cluster: Any, api: Any, namespace: str, lease_seconds: int) -> kcdrun.Controller:
+    """A controller with leader election in `namespace`, once it holds the Lease."""
+    ha = [
+        "--namespace",
+        namespace,
+        "--leader-elect",
+        "--lease-namespace",
+        namespace,
+        "--lease-seconds",
+        str(lease_seconds),
+    ]
+    ctl = kcdrun.start(procs, Path(cluster.kubeconfig), name="kcd-a", extra=ha)
+    wait_until(lambda: _holder(api, namespace) != "", what="a Lease holder", timeout=30)
+    return ctl
+
+
+def test_only_the_lease_holder_acts_and_killing_it_hands_over(
+    procs: ProcGroup, cluster: Any, kube_api: Any, namespace: str
+) -> None:
+    a = _leader(procs, cluster, kube_api, namespace, 4)
     ha = ["--namespace", namespace, "--leader-elect", "--lease-namespace", namespace, "--lease-seconds", "4"]
-    try:
-        a = kcdrun.start(procs, Path(cluster.kubeconfig), name="kcd-a", extra=ha)
-        wait_until(lambda: _holder(kube_api, namespace) != "", what="a Lease holder", timeout=30)
-        b = kcdrun.start(procs, Path(cluster.kubeconfig), name="kcd-b", extra=ha, wait_ready=False)
-        leader, standby = (a, b) if any(ln.get("msg") == "acquired leadership" for ln in a.lines()) else (b, a)
-        assert not standby.ready()  # a standby reports not ready: it does not act
+    b = kcdrun.start(procs, Path(cluster.kubeconfig), name="kcd-b", extra=ha, wait_ready=False)
+    leader, standby = (a, b) if any(ln.get("msg") == "acquired leadership" for ln in a.lines()) else (b, a)
+    assert not standby.ready()  # a standby reports not ready: it does not act
 
-        create(kube_api, namespace, workload("Deployment", "app"))
-        create(kube_api, namespace, kcd_body("app"))
-        announce(kube_api, namespace, "Deployment", "app", "bbbbb22", when="2026-11-26T12:00:00Z")
-        wait_status(kube_api, namespace, "app", currStatus="Success", successVersion="bbbbb22")
-        assert len(leader.image_patches()) == 1 and standby.image_patches() == []
+    create(kube_api, namespace, workload("Deployment", "app"))
+    create(kube_api, namespace, kcd_body("app"))
+    announce(kube_api, namespace, "Deployment", "app", "bbbbb22", when="2026-11-26T12:00:00Z")
+    wait_status(kube_api, namespace, "app", currStatus="Success", successVersion="bbbbb22")
+    assert len(leader.image_patches()) == 1 and standby.image_patches() == []
 
-        leader.proc.popen.send_signal(signal.SIGKILL)
-        wait_until(standby.ready, what="the standby takes over", timeout=30, proc=standby.proc)
-        announce(kube_api, namespace, "Deployment", "app", "ccccc33", when="2026-11-26T12:05:00Z")
-        wait_status(kube_api, namespace, "app", currStatus="Success", successVersion="ccccc33")
-        assert len(standby.image_patches()) == 1
-    finally:
-        procs.stop()
+    leader.proc.popen.send_signal(signal.SIGKILL)
+    wait_until(standby.ready, what="the standby takes over", timeout=30, proc=standby.proc)
+    announce(kube_api, namespace, "Deployment", "app", "ccccc33", when="2026-11-26T12:05:00Z")
+    wait_status(kube_api, namespace, "app", currStatus="Success", successVersion="ccccc33")
+    assert len(standby.image_patches()) == 1
 
 
 def test_a_gracefully_stopped_leader_releases_the_lease(
-    cluster: Any, kube_api: Any, namespace: str, tmp_path: Path
+    procs: ProcGroup, cluster: Any, kube_api: Any, namespace: str
 ) -> None:
-    crd.install(kube_api)
-    procs = ProcGroup(tmp_path / "logs")
-    ha = ["--namespace", namespace, "--leader-elect", "--lease-namespace", namespace, "--lease-seconds", "60"]
-    try:
-        ctl = kcdrun.start(procs, Path(cluster.kubeconfig), name="kcd-a", extra=ha)
-        wait_until(lambda: _holder(kube_api, namespace) != "", what="a Lease holder", timeout=30)
-        ctl.proc.popen.send_signal(signal.SIGTERM)
-        assert ctl.proc.popen.wait(30) == 0
-        assert _holder(kube_api, namespace) == ""  # released: a standby need not wait 60 s
-    finally:
-        procs.stop()
+    ctl = _leader(procs, cluster, kube_api, namespace, 60)
+    ctl.proc.popen.send_signal(signal.SIGTERM)
+    assert ctl.proc.popen.wait(30) == 0
+    assert _holder(kube_api, namespace) == ""  # released: a standby need not wait 60 s

@@ -27,6 +27,7 @@ from kcd.model import (
     Phase,
     Reason,
     RolloutState,
+    StrategyKind,
     format_time,
 )
 from kcd.outcome import fail, finish
@@ -60,6 +61,15 @@ def _valid_candidate(kcd: KCD, cand: Candidate) -> bool:
         return False
 
 
+def _unsupported(kcd: KCD) -> str:
+    """Spec features the CRD accepts but this controller cannot honour yet: refusing beats deploying without them."""
+    if kcd.spec.strategy.kind is StrategyKind.SERVICE_BLUE_GREEN:
+        return "strategy.kind ServiceBlueGreen"
+    if kcd.spec.container.verify or kcd.spec.strategy.verify:
+        return "verification (container.verify / strategy.verify)"
+    return ""
+
+
 def decide(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
     """The next step for `kcd` whose selector matched `targets`."""
     if not targets:
@@ -70,6 +80,15 @@ def decide(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
             reason=Reason.WORKLOAD_NOT_FOUND,
             message=f"no Deployment, StatefulSet, DaemonSet or CronJob in {kcd.namespace} has "
             f"labels {dict(kcd.spec.selector)}",
+        )
+    unsupported = _unsupported(kcd)
+    if unsupported:
+        return _idle_condition(
+            kcd,
+            now,
+            ready=False,
+            reason=Reason.INVALID_SPEC,
+            message=f"{unsupported} is not implemented by this controller yet; nothing is deployed",
         )
     missing = [t.ref for t in targets if t.image is None]
     if missing:

@@ -47,14 +47,14 @@ class Observer:
         self.available_at: dict[tuple[str, str], float] = {}
         self.success_at: dict[tuple[str, str], float] = {}
         self.stop = threading.Event()
-        for target in (self._deployments, self._kcds):
-            threading.Thread(target=target, daemon=True).start()
+        apps, custom = client.AppsV1Api(self.api), client.CustomObjectsApi(self.api)
+        for follow in (lambda: self._deployment_events(apps), lambda: self._kcd_events(custom)):
+            threading.Thread(target=self._forever, args=(follow,), daemon=True).start()
 
-    def _deployments(self) -> None:
-        apps = client.AppsV1Api(self.api)
+    def _forever(self, follow: Any) -> None:
         while not self.stop.is_set():
             try:
-                self._deployment_events(apps)
+                follow()
             except Exception:  # noqa: BLE001 - a broken watch is re-opened; its re-list repeats current state
                 time.sleep(0.1)
 
@@ -77,14 +77,6 @@ class Observer:
                 and st.get("replicas", 0) == want
             ):
                 self.available_at.setdefault((name, image), now)
-
-    def _kcds(self) -> None:
-        api = client.CustomObjectsApi(self.api)
-        while not self.stop.is_set():
-            try:
-                self._kcd_events(api)
-            except Exception:  # noqa: BLE001 - a broken watch is re-opened; its re-list repeats current state
-                time.sleep(0.1)
 
     def _kcd_events(self, api: Any) -> None:
         for ev in watch.Watch().stream(

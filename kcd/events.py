@@ -6,7 +6,8 @@ import datetime
 import json
 import logging
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from kcd.errors import ApiError
 from kcd.kube import EVENTS, Kube
@@ -51,7 +52,25 @@ def setup_logging(level: str) -> None:
     logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 
-def emit(kube: Kube, kcd: Any, *, reason: str, message: str, warning: bool = False, **fields: str) -> None:
+class Involved(Protocol):
+    """What an Event needs of the object it is about (a kcd.model.KCD, or an ObjectRef for one that did not parse)."""
+
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def uid(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    namespace: str
+    name: str
+    uid: str = ""
+
+
+def emit(kube: Kube, kcd: Involved, *, reason: str, message: str, warning: bool = False, **fields: str) -> None:
     """Post an Event on the KCD and log the transition. A failed post is logged, never raised: events are advisory."""
     log.log(
         logging.WARNING if warning else logging.INFO,

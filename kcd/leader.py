@@ -7,32 +7,19 @@ releases the Lease (empty holder) so a standby takes over at once instead of aft
 
 from __future__ import annotations
 
-import datetime
 import logging
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kcd.errors import ApiError, Conflict, NotFound
-from kcd.kube import LEASES, Body, Kube
+from kcd import lease
+from kcd.errors import ApiError, NotFound
+from kcd.kube import LEASES, Kube
 
 log = logging.getLogger("kcd.leader")
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def _fmt(t: datetime.datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(value: str | None) -> datetime.datetime | None:
-    if not value:
-        return None
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def default_identity() -> str:
@@ -47,48 +34,29 @@ class LeaderElector:
     identity: str = field(default_factory=default_identity)
     lease_seconds: int = 15
     retry_period: float = 2.0
-    clock: Callable[[], datetime.datetime] = _now
+    clock: Callable[[], float] = time.time
     is_leader: bool = False
-
-    def _spec(self, acquire: str | None, transitions: int) -> Body:
-        now = _fmt(self.clock())
-        return {
-            "holderIdentity": self.identity,
-            "leaseDurationSeconds": self.lease_seconds,
-            "acquireTime": acquire or now,
-            "renewTime": now,
-            "leaseTransitions": transitions,
-        }
 
     def try_acquire_or_renew(self) -> bool:
         """One round of the election; True when this process holds the Lease afterwards."""
+        now = self.clock()
         try:
-            lease = self.kube.get(LEASES, self.namespace, self.name)
+            current = self.kube.get(LEASES, self.namespace, self.name)
         except NotFound:
-            body = {"metadata": {"name": self.name, "namespace": self.namespace}, "spec": self._spec(None, 0)}
-            try:
-                self.kube.create(LEASES, self.namespace, body)
-            except (Conflict, ApiError) as err:
-                log.debug("lease create lost: %s", err)
-                return False
-            return True
-        spec = lease.get("spec") or {}
-        holder = spec.get("holderIdentity") or ""
-        transitions = int(spec.get("leaseTransitions") or 0)
-        if holder == self.identity:
-            new_spec = self._spec(spec.get("acquireTime"), transitions)
-        else:
-            renewed = _parse(spec.get("renewTime")) or _parse(spec.get("acquireTime"))
-            duration = int(spec.get("leaseDurationSeconds") or self.lease_seconds)
-            expired = renewed is None or self.clock() > renewed + datetime.timedelta(seconds=duration)
-            if holder and not expired:
-                return False
-            new_spec = self._spec(None, transitions + 1)
-        lease["spec"] = new_spec
+            body = lease.new_lease(self.namespace, self.name, self.identity, now, self.lease_seconds)
+            return self._write(lambda: self.kube.create(LEASES, self.namespace, body))
+        if lease.holder(current) != self.identity and not lease.expired(current, now):
+            return False
+        updated = lease.taken(current, self.identity, now, self.lease_seconds)
+        # The body carries the resourceVersion we read: of two candidates, one wins and the other gets a conflict.
+        return self._write(lambda: self.kube.replace(LEASES, self.namespace, self.name, updated))
+
+    @staticmethod
+    def _write(write: Callable[[], object]) -> bool:
         try:
-            self.kube.replace(LEASES, self.namespace, self.name, lease)  # carries resourceVersion: optimistic lock
-        except (Conflict, ApiError) as err:
-            log.debug("lease update lost: %s", err)
+            write()
+        except ApiError as err:  # Conflict included: another candidate won
+            log.debug("lease write lost: %s", err)
             return False
         return True
 
@@ -96,10 +64,9 @@ class LeaderElector:
         if not self.is_leader:
             return
         try:
-            lease = self.kube.get(LEASES, self.namespace, self.name)
-            if (lease.get("spec") or {}).get("holderIdentity") == self.identity:
-                lease["spec"].update({"holderIdentity": "", "leaseDurationSeconds": 1, "renewTime": _fmt(self.clock())})
-                self.kube.replace(LEASES, self.namespace, self.name, lease)
+            current = self.kube.get(LEASES, self.namespace, self.name)
+            if lease.holder(current) == self.identity:
+                self.kube.replace(LEASES, self.namespace, self.name, lease.released(current, self.clock()))
         except ApiError as err:
             log.warning("could not release the lease: %s", err)
         self.is_leader = False
@@ -125,7 +92,7 @@ class LeaderElector:
                 ok = False
             if ok:
                 last_ok = self.clock()
-            elif (self.clock() - last_ok).total_seconds() > self.lease_seconds * 2 / 3:
+            elif self.clock() - last_ok > self.lease_seconds * 2 / 3:
                 # Stop acting before the lease can have expired for the others (client-go's renewDeadline).
                 self.is_leader = False
                 log.error("lost leadership", extra={"lease": f"{self.namespace}/{self.name}", "id": self.identity})

@@ -16,6 +16,7 @@ re-exported here, so callers import everything from kcd.model:
   condition(type, ok, reason, message, *, generation, now) -> Condition
   set_condition(conditions, new) -> tuple[Condition, ...];  find_condition(conditions, type) -> Condition | None
   quarantine(failed_versions, version) -> tuple[str, ...];  format_time(datetime) -> str
+  parse_time(str) -> datetime | None
   enums (str-valued): StrategyKind, VerifyKind, CurrStatus, Outcome, ConditionType, Phase, Reason
   annotations: CANDIDATE_VERSION, CANDIDATE_DIGEST, CANDIDATE_TIME, INJECT, KCD_NAME;  GROUP, VERSION, KIND, PLURAL
 """
@@ -42,6 +43,7 @@ from kcd.status import Status as Status
 from kcd.status import condition as condition
 from kcd.status import find_condition as find_condition
 from kcd.status import format_time as format_time
+from kcd.status import parse_time as parse_time
 from kcd.status import quarantine as quarantine
 from kcd.status import set_condition as set_condition
 
@@ -57,6 +59,7 @@ CANDIDATE_DIGEST = "kcd.io/candidate-digest"
 CANDIDATE_TIME = "kcd.io/candidate-time"
 INJECT = "kcd.io/inject"
 KCD_NAME = "kcd.io/kcd"
+PAUSED = "kcd.io/paused"  # "true" on a KCD: start no new rollouts (kcd rollout pause/resume)
 
 # The CRD's defaults.
 DEFAULT_VERSION_SYNTAX = "[0-9a-f]{5,40}"

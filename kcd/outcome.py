@@ -7,8 +7,8 @@ import datetime
 from collections.abc import Sequence
 
 from kcd.history import Record
-from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, RolloutState, format_time, quarantine
-from kcd.plan import Event, Plan, elapsed, parse_time, persist, with_conditions
+from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, RolloutState, format_time, parse_time, quarantine
+from kcd.plan import Event, Plan, elapsed, persist, with_conditions
 from kcd.targets import Target
 
 
@@ -69,7 +69,7 @@ def finish(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: date
             rollout=None,
         )
         status = with_conditions(
-            status, kcd, now, ready=True, reason=Reason.ROLLOUT_SUCCEEDED, message=message, reconciling=False
+            status, kcd.generation, now, ready=True, reason=Reason.ROLLOUT_SUCCEEDED, message=message, reconciling=False
         )
         return Plan(
             config_version=rollout.version,
@@ -89,5 +89,7 @@ def finish(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: date
         rollout=None,
         failed_versions=quarantine(kcd.status.failed_versions, rollout.version),
     )
-    status = with_conditions(status, kcd, now, ready=False, reason=reason, message=message, reconciling=False)
+    status = with_conditions(
+        status, kcd.generation, now, ready=False, reason=reason, message=message, reconciling=False
+    )
     return Plan(history=records, status=status, events=(Event(reason, message, warning=True),))

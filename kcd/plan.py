@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 
 from kcd.history import Record
-from kcd.model import KCD, ConditionType, Reason, RolloutState, Status, condition, set_condition
+from kcd.model import KCD, ConditionType, Reason, RolloutState, Status, condition, parse_time, set_condition
 from kcd.targets import Target
 
 
@@ -30,16 +30,9 @@ class Plan:
     in_flight: bool = False  # a rollout is waiting on the cluster: poll soon
 
 
-def parse_time(text: str) -> datetime.datetime | None:
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
-    except ValueError:
-        return None
-
-
 def with_conditions(
     status: Status,
-    kcd: KCD,
+    generation: int,
     now: datetime.datetime,
     *,
     ready: bool | None,
@@ -48,7 +41,7 @@ def with_conditions(
     reconciling: bool,
 ) -> Status:
     conditions = set_condition(
-        status.conditions, condition(ConditionType.READY, ready, reason, message, generation=kcd.generation, now=now)
+        status.conditions, condition(ConditionType.READY, ready, reason, message, generation=generation, now=now)
     )
     conditions = set_condition(
         conditions,
@@ -57,7 +50,7 @@ def with_conditions(
             reconciling,
             reason,
             message if reconciling else "",
-            generation=kcd.generation,
+            generation=generation,
             now=now,
         ),
     )
@@ -69,18 +62,26 @@ def with_conditions(
     )
     conditions = set_condition(
         conditions,
-        condition(
-            ConditionType.STALLED, stalled, reason, message if stalled else "", generation=kcd.generation, now=now
-        ),
+        condition(ConditionType.STALLED, stalled, reason, message if stalled else "", generation=generation, now=now),
     )
-    return dataclasses.replace(status, conditions=conditions, observed_generation=kcd.generation)
+    return dataclasses.replace(status, conditions=conditions, observed_generation=generation)
 
 
 def persist(kcd: KCD, rollout: RolloutState, now: datetime.datetime, *, reason: str, message: str) -> Status:
     status = dataclasses.replace(kcd.status, rollout=rollout)
-    return with_conditions(status, kcd, now, ready=False, reason=reason, message=message, reconciling=True)
+    return with_conditions(status, kcd.generation, now, ready=False, reason=reason, message=message, reconciling=True)
 
 
 def elapsed(since: str, now: datetime.datetime) -> float:
     start = parse_time(since)
     return (now - start).total_seconds() if start else 0.0
+
+
+def report(status: Status, generation: int, now: datetime.datetime, *, ready: bool, reason: str, message: str) -> Plan:
+    """A steady state (no rollout in flight): conditions written only when they change, and an Event only when
+    Ready's reason or message changes, so an unchanged problem is not re-announced on every reconcile."""
+    ready_cond = next((c for c in status.conditions if c.type == ConditionType.READY), None)
+    new = with_conditions(status, generation, now, ready=ready, reason=reason, message=message, reconciling=False)
+    changed = ready_cond is None or ready_cond.reason != reason or ready_cond.message != message
+    events = (Event(reason, message, warning=not ready),) if changed else ()
+    return Plan(status=None if new == status else new, events=events)

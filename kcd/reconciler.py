@@ -12,13 +12,14 @@ import datetime
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from kcd import cluster, events, metrics
 from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import KCDS, Kube
-from kcd.model import KCD, Reason, SpecError, condition, set_condition
-from kcd.model import ConditionType as CT
-from kcd.rollout import Plan, decide
+from kcd.model import KCD, Reason, SpecError, Status
+from kcd.plan import Plan, report
+from kcd.rollout import decide
 from kcd.targets import from_body
 
 log = logging.getLogger("kcd.reconciler")
@@ -115,38 +116,23 @@ class Reconciler:
                 version=kcd.status.rollout.version if kcd.status.rollout else kcd.status.curr_version,
             )
 
-    def _invalid(self, body: dict[str, object], message: str) -> None:
+    def _invalid(self, body: dict[str, Any], message: str) -> None:
+        """A spec no controller could act on: report it like any steady state, on what little can be read."""
         meta = body.get("metadata") or {}
-        assert isinstance(meta, dict)
-        now = self.clock()
+        ref = events.ObjectRef(str(meta.get("namespace")), str(meta.get("name")), str(meta.get("uid") or ""))
         generation = int(meta.get("generation") or 0)
-        raw_status = body.get("status") or {}
-        assert isinstance(raw_status, dict)
-        conds = tuple(c for c in (raw_status.get("conditions") or []) if isinstance(c, dict))
-        if any(c.get("type") == "Stalled" and c.get("message") == message for c in conds):
-            return
-        from kcd.model import Condition
-
-        parsed = tuple(c for c in map(Condition.from_dict, conds) if c is not None)
-        for ctype, ok in ((CT.READY, False), (CT.STALLED, True), (CT.RECONCILING, False)):
-            parsed = set_condition(
-                parsed, condition(ctype, ok, Reason.INVALID_SPEC, message, generation=generation, now=now)
-            )
-        ns, name = str(meta.get("namespace")), str(meta.get("name"))
-        self.kube.patch_status(
-            KCDS, ns, name, {"status": {"conditions": [c.to_dict() for c in parsed], "observedGeneration": generation}}
-        )
-
-        @dataclasses.dataclass
-        class _Ref:
-            namespace: str
-            name: str
-            uid: str
-
-        events.emit(
-            self.kube,
-            _Ref(ns, name, str(meta.get("uid") or "")),
+        plan = report(
+            Status.from_dict(body.get("status")),
+            generation,
+            self.clock(),
+            ready=False,
             reason=Reason.INVALID_SPEC,
             message=message,
-            warning=True,
         )
+        if plan.status is not None:
+            conditions = [c.to_dict() for c in plan.status.conditions]
+            self.kube.patch_status(
+                KCDS, ref.namespace, ref.name, {"status": {"conditions": conditions, "observedGeneration": generation}}
+            )
+        for event in plan.events:
+            events.emit(self.kube, ref, reason=event.reason, message=event.message, warning=event.warning)

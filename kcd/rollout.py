@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from kcd import images
 from kcd.model import (
     KCD,
-    ConditionType,
+    PAUSED,
     CurrStatus,
     Outcome,
     Phase,
@@ -31,21 +31,11 @@ from kcd.model import (
     format_time,
 )
 from kcd.outcome import fail, finish
-from kcd.plan import Event, Plan, elapsed, persist, with_conditions
+from kcd.plan import Event, Plan, elapsed, persist, report, with_conditions
 from kcd.strategies import rolling
 from kcd.targets import Candidate, Target, newest_candidate
 
-__all__ = ["PAUSED", "Event", "Plan", "decide"]
-
-
-def _idle_condition(kcd: KCD, now: datetime.datetime, *, ready: bool, reason: str, message: str) -> Plan:
-    """Report a steady state; post an Event only when Ready's reason or message changes."""
-    ready_cond = next((c for c in kcd.status.conditions if c.type == ConditionType.READY), None)
-    status = with_conditions(kcd.status, kcd, now, ready=ready, reason=reason, message=message, reconciling=False)
-    changed = ready_cond is None or ready_cond.reason != reason or ready_cond.message != message
-    unchanged_status = status == kcd.status
-    events = (Event(reason, message, warning=not ready),) if changed else ()
-    return Plan(status=None if unchanged_status else status, events=events)
+__all__ = ["Event", "Plan", "decide"]
 
 
 def _desired(kcd: KCD, version: str) -> str:
@@ -73,8 +63,9 @@ def _unsupported(kcd: KCD) -> str:
 def decide(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
     """The next step for `kcd` whose selector matched `targets`."""
     if not targets:
-        return _idle_condition(
-            kcd,
+        return report(
+            kcd.status,
+            kcd.generation,
             now,
             ready=False,
             reason=Reason.WORKLOAD_NOT_FOUND,
@@ -83,8 +74,9 @@ def decide(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
         )
     unsupported = _unsupported(kcd)
     if unsupported:
-        return _idle_condition(
-            kcd,
+        return report(
+            kcd.status,
+            kcd.generation,
             now,
             ready=False,
             reason=Reason.INVALID_SPEC,
@@ -92,8 +84,9 @@ def decide(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
         )
     missing = [t.ref for t in targets if t.image is None]
     if missing:
-        return _idle_condition(
-            kcd,
+        return report(
+            kcd.status,
+            kcd.generation,
             now,
             ready=False,
             reason=Reason.CONTAINER_NOT_FOUND,
@@ -110,8 +103,9 @@ def _idle(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
     cand = newest_candidate(targets)
     if cand is not None and cand.version != status.success_version:
         if not _valid_candidate(kcd, cand):
-            return _idle_condition(
-                kcd,
+            return report(
+                kcd.status,
+                kcd.generation,
                 now,
                 ready=status.curr_status == CurrStatus.SUCCESS,
                 reason=Reason.INVALID_CANDIDATE,
@@ -122,8 +116,9 @@ def _idle(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
             drift = _drift(kcd, targets, now)
             if drift.patches:
                 return drift
-            return _idle_condition(
-                kcd,
+            return report(
+                kcd.status,
+                kcd.generation,
                 now,
                 ready=False,
                 reason=Reason.QUARANTINED,
@@ -131,8 +126,9 @@ def _idle(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
                 f"automatically; `kcd rollout clear {kcd.name}` allows it",
             )
         if kcd.annotations.get(PAUSED) == "true":
-            return _idle_condition(
-                kcd,
+            return report(
+                kcd.status,
+                kcd.generation,
                 now,
                 ready=status.curr_status == CurrStatus.SUCCESS,
                 reason=Reason.PAUSED,
@@ -140,9 +136,6 @@ def _idle(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
             )
         return _start(kcd, cand, now)
     return _drift(kcd, targets, now)
-
-
-PAUSED = "kcd.io/paused"
 
 
 def _start(kcd: KCD, cand: Candidate, now: datetime.datetime) -> Plan:
@@ -164,7 +157,7 @@ def _start(kcd: KCD, cand: Candidate, now: datetime.datetime) -> Plan:
         rollout=rollout,
     )
     status = with_conditions(
-        status, kcd, now, ready=False, reason=Reason.ROLLOUT_STARTED, message=message, reconciling=True
+        status, kcd.generation, now, ready=False, reason=Reason.ROLLOUT_STARTED, message=message, reconciling=True
     )
     return Plan(status=status, events=(Event(Reason.ROLLOUT_STARTED, message),), again=True)
 
@@ -174,18 +167,21 @@ def _drift(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
     live = kcd.status.success_version
     if not live or kcd.status.curr_status != CurrStatus.SUCCESS:
         if kcd.status.curr_status == CurrStatus.FAILED:
-            return _idle_condition(
-                kcd,
+            return report(
+                kcd.status,
+                kcd.generation,
                 now,
                 ready=False,
                 reason=Reason.ROLLOUT_FAILED,
                 message=f"rollout of {kcd.status.curr_version} failed; live: {live or 'none'}",
             )
-        return _idle_condition(kcd, now, ready=True, reason=Reason.UP_TO_DATE, message="waiting for a candidate")
+        return report(
+            kcd.status, kcd.generation, now, ready=True, reason=Reason.UP_TO_DATE, message="waiting for a candidate"
+        )
     want = _desired(kcd, live)
     drifted = [t for t in targets if t.image != want]
     if not drifted:
-        return _idle_condition(kcd, now, ready=True, reason=Reason.UP_TO_DATE, message=f"{live} is live")
+        return report(kcd.status, kcd.generation, now, ready=True, reason=Reason.UP_TO_DATE, message=f"{live} is live")
     message = f"re-applied {live} to {', '.join(t.ref for t in drifted)} (image changed by hand)"
     return Plan(patches=tuple((t, want) for t in drifted), events=(Event(Reason.DRIFT_CORRECTED, message),))
 

@@ -10,7 +10,7 @@ so that one JSON merge patch of `status` replaces the previous values instead of
   set_condition(conditions, new) -> tuple[Condition, ...]   (keeps lastTransitionTime while the status is unchanged)
   find_condition(conditions, type) -> Condition | None
   quarantine(failed_versions, version) -> tuple[str, ...]   (appends, capped at MAX_FAILED_VERSIONS, oldest dropped)
-  format_time(datetime) -> str  (RFC 3339, UTC, whole seconds, "Z")
+  format_time(datetime) -> str  (RFC 3339, UTC, whole seconds, "Z");  parse_time(str) -> datetime | None
 """
 
 from __future__ import annotations
@@ -89,6 +89,14 @@ class Reason(enum.StrEnum):
 def format_time(when: datetime.datetime) -> str:
     """RFC 3339 in UTC with a Z and whole seconds (metav1.Time's format)."""
     return when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime.datetime | None:
+    """An RFC 3339 time (Z or offset, any fraction) as an aware datetime; None when empty or unreadable."""
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
 
 
 def _str(raw: Mapping[str, Any], key: str) -> str:

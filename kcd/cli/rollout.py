@@ -12,8 +12,8 @@ import yaml
 from kcd.cli import cli
 from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import KCDS, Kube
+from kcd.model import PAUSED
 
-PAUSED = "kcd.io/paused"
 kubeconfig_option = click.option(
     "--kubeconfig",
     "--k8s-config",

@@ -119,6 +119,13 @@ def kcd_status(api: Any, namespace: str, name: str) -> dict[str, Any]:
     return dict(obj.get("status") or {})
 
 
+def set_status(api: Any, namespace: str, name: str, status: dict[str, Any]) -> None:
+    """Merge `status` into the KCD's status subresource (what the controller, or `kcd rollout clear`, writes)."""
+    client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+        "kcd.io", "v1", namespace, "kcds", name, {"status": status}
+    )
+
+
 def wait_status(api: Any, namespace: str, name: str, *, timeout: float = 60, **want: Any) -> dict[str, Any]:
     seen: dict[str, Any] = {}
 

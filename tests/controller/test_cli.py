@@ -11,7 +11,7 @@ from kubernetes import client
 
 from kcd.cli import _load_commands, cli
 from tests import crd
-from tests.controller.fixtures import create, kcd_body, kcd_status
+from tests.controller.fixtures import create, kcd_body, kcd_status, set_status
 
 pytestmark = pytest.mark.cluster
 
@@ -29,19 +29,15 @@ def kcd_cli(cluster: Any, kube_api: Any) -> Any:
 
 def _quarantined(api: Any, namespace: str) -> None:
     create(api, namespace, kcd_body("app"))
-    client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
-        "kcd.io",
-        "v1",
+    set_status(
+        api,
         namespace,
-        "kcds",
         "app",
         {
-            "status": {
-                "currStatus": "Failed",
-                "currVersion": "bbbbb22",
-                "successVersion": "aaaaa11",
-                "failedVersions": ["bbbbb22", "ccccc33"],
-            }
+            "currStatus": "Failed",
+            "currVersion": "bbbbb22",
+            "successVersion": "aaaaa11",
+            "failedVersions": ["bbbbb22", "ccccc33"],
         },
     )
 

@@ -21,6 +21,7 @@ from tests.controller.fixtures import (
     image_of,
     kcd_body,
     kcd_status,
+    set_status,
     wait_status,
     workload,
 )
@@ -102,9 +103,7 @@ def test_a_version_whose_pods_never_become_ready_fails_rolls_back_and_is_quarant
     patches = len(controller.image_patches(f"{namespace}/risky"))
 
     # Cleared by a person (what `kcd rollout clear` does): deployed again.
-    client.CustomObjectsApi(kube_api).patch_namespaced_custom_object_status(
-        "kcd.io", "v1", namespace, "kcds", "risky", {"status": {"failedVersions": []}}
-    )
+    set_status(kube_api, namespace, "risky", {"failedVersions": []})
     wait_until(
         lambda: len(controller.image_patches(f"{namespace}/risky")) > patches,
         what="the cleared version rolled out again",

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 
-from tests import crd
 from tests.controller import kcdrun
 from tests.controller.fixtures import announce, create, kcd_body, wait_status, workload
 from tests.env.procs import ProcGroup, wait_until
@@ -21,14 +19,6 @@ pytestmark = pytest.mark.cluster
 def _holder(api: Any, namespace: str) -> str:
     lease = client.CoordinationV1Api(api).read_namespaced_lease("kcd-controller", namespace)
     return str(lease.spec.holder_identity or "")
-
-
-@pytest.fixture
-def procs(kube_api: Any, tmp_path: Path) -> Iterator[ProcGroup]:
-    crd.install(kube_api)
-    group = ProcGroup(tmp_path / "logs")
-    yield group
-    group.stop()
 
 
 def _leader(procs: ProcGroup, cluster: Any, api: Any, namespace: str, lease_seconds: int) -> kcdrun.Controller:

@@ -6,27 +6,27 @@ import datetime
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 
-from tests import crd
 from tests.controller import kcdrun
-from tests.controller.fixtures import REPO, announce, create, history, image_of, kcd_body, wait_status, workload
+from tests.controller.fixtures import (
+    REPO,
+    announce,
+    create,
+    history,
+    image_of,
+    kcd_body,
+    set_status,
+    wait_status,
+    workload,
+)
 from tests.env.procs import ProcGroup, wait_until
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture
-def procs(kube_api: Any, tmp_path: Path) -> Iterator[ProcGroup]:
-    crd.install(kube_api)
-    group = ProcGroup(tmp_path / "logs")
-    yield group
-    group.stop()
 
 
 def _crashed_state(api: Any, namespace: str, phase: str, *, patched: bool, recorded: bool) -> None:
@@ -49,20 +49,16 @@ def _crashed_state(api: Any, namespace: str, phase: str, *, patched: bool, recor
         "reason": "",
         "message": "3 replicas available" if phase == "Recording" else "",
     }
-    client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
-        "kcd.io",
-        "v1",
+    set_status(
+        api,
         namespace,
-        "kcds",
         "app",
         {
-            "status": {
-                "currVersion": "bbbbb22",
-                "currStatus": "Progressing",
-                "successVersion": "aaaaa11",
-                "currStatusTime": started,
-                "rollout": rollout,
-            }
+            "currVersion": "bbbbb22",
+            "currStatus": "Progressing",
+            "successVersion": "aaaaa11",
+            "currStatusTime": started,
+            "rollout": rollout,
         },
     )
     if recorded:

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from tests.env import binaries
+from tests.env.kubeready import add_nodes
 from tests.env.pki import Pki, make_pki, write_kubeconfig
 from tests.env.procs import EnvError, ProcGroup, free_port, wait_until
 
@@ -192,8 +193,6 @@ def start(workdir: Path, *, nodes: int = 1, full: bool = True) -> Cluster:
         cluster = Cluster(kubeconfig=kubeconfig, server=server, workdir=workdir, pki=pki, procs=procs)
         if full:
             _start_controllers(procs, pki, kubeconfig, workdir)
-            from tests.env.kubeready import add_nodes
-
             cluster.nodes = add_nodes(cluster, count=nodes, procs=procs)
         return cluster
     except BaseException:

@@ -27,6 +27,9 @@ from tests.env.kubeready import api_client
 from tests.env.procs import ProcGroup, wait_until
 
 MB = 1024 * 1024
+# The controller runs as the chart runs it (charts/kcd/templates/deployment.yaml): with glibc malloc instead of
+# pymalloc, so that what a burst of steps freed goes back to the OS at the next trim (kcd/memtrim.py).
+CONTROLLER_ENV = {"PYTHONMALLOC": "malloc"}
 
 
 def pct(values: list[float], p: float) -> float:
@@ -111,7 +114,7 @@ def run_size(cl: cluster_mod.Cluster, api: Any, procs: ProcGroup, size: int, sam
         apps.create_namespaced_deployment(ns, workload("Deployment", f"w{i}", replicas=1))
         custom.create_namespaced_custom_object("kcd.io", "v1", ns, "kcds", kcd_body(f"w{i}"))
     obs = Observer(api, ns)
-    ctl = kcdrun.start(procs, Path(cl.kubeconfig), name=f"kcd-{size}", extra=["--namespace", ns])
+    ctl = kcdrun.start(procs, Path(cl.kubeconfig), name=f"kcd-{size}", extra=["--namespace", ns], env=CONTROLLER_ENV)
     names = [f"w{i}" for i in range(size)]
     for name in names:  # every workload live at its first version, as in a running cluster
         announce(apps, ns, name, "aaaaa11")

@@ -1,55 +1,40 @@
 """The kopf side of the controller: the only module that imports kopf.
 
-kopf watches KCDs and the workload kinds. Each KCD gets a daemon: a reconcile loop that runs one persisted step of the
-rollout at a time (kcd.reconciler) and then sleeps until an event on the KCD or one of its selected workloads wakes it
-(or a short poll while a rollout is in flight). kopf serialises per object and restarts daemons; we never write a watch
-loop or a work queue. kopf's own bookkeeping (progress, diff-base) stays in annotations; nothing is posted as an Event
-by kopf (our transitions are posted by kcd.events).
+kopf watches KCDs and the workload kinds and keeps an index of the KCDs' selectors. Each KCD has a reconcile loop
+(kcd.loops) that runs one persisted step of the rollout at a time (kcd.reconciler) and then sleeps until an event on the
+KCD or on one of its selected workloads wakes it (or a short poll while a rollout is in flight). The first event of a
+KCD starts its loop, its DELETED event ends it. We never write a watch loop: kopf's event handlers feed the loops.
+kopf's own bookkeeping (progress, diff-base) stays in annotations; nothing is posted as an Event by kopf (our
+transitions are posted by kcd.events).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import kopf
 
 from kcd.kube import Kube
-from kcd.reconciler import Reconciler, StepResult
+from kcd.loops import Loops, Timing
+from kcd.reconciler import Reconciler
 from kcd.settings import Settings
 from kcd.workload import matches
 
 log = logging.getLogger("kcd.controller")
-KOPF_CONNECTIONS = 24  # watch streams hold one each (five resources); the rest serve patches in bursts
+KOPF_CONNECTIONS = 8  # watch streams hold one each (five resources); kopf makes few other calls (finalizer removal)
 WORKLOAD_RESOURCES = (
     ("apps", "v1", "deployments"),
     ("apps", "v1", "statefulsets"),
     ("apps", "v1", "daemonsets"),
     ("batch", "v1", "cronjobs"),
 )
-
-
-@dataclass
-class Wakers:
-    """One asyncio.Event per KCD daemon: workload and KCD events set it, the daemon waits on it."""
-
-    events: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
-
-    def get(self, key: tuple[str, str]) -> asyncio.Event:
-        return self.events.setdefault(key, asyncio.Event())
-
-    def wake(self, key: tuple[str, str]) -> None:
-        event = self.events.get(key)
-        if event is not None:
-            event.set()
 
 
 def _connection(kube: Kube) -> kopf.ConnectionInfo:
@@ -88,11 +73,16 @@ def _login(kube: Kube) -> Callable[..., Any]:
 def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> kopf.OperatorRegistry:
     """Register every handler on a fresh registry (no import-time globals: tests run several controllers)."""
     registry = kopf.OperatorRegistry()
-    wakers = Wakers()
     pool = ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="kcd-step")
     # Periodic re-checks (drift, missed events) of idle KCDs get their own small pool: with a thousand KCDs a resync
     # wave must never queue in front of a step that an event asked for (a new candidate, a workload's progress).
     resync_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kcd-resync")
+    loops = Loops(
+        reconciler.step,
+        Timing(settings.idle_resync_seconds, settings.progress_poll_seconds),
+        pool,
+        resync_pool,
+    )
 
     watch_one_namespace = settings.namespace is not None
 
@@ -109,75 +99,44 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
         settings.watching.client_timeout = 330
         settings.execution.max_workers = settings.execution.max_workers or 8
         settings.networking.request_timeout = 60
+        # The first list of a large cluster's Deployments arrives in pages, not as one response of every object.
+        settings.watching.chunk_size = 500
 
     kopf.on.login(registry=registry)(_login(kube))
 
     @kopf.index("kcd.io", "v1", "kcds", registry=registry, id="kcd_selectors")
-    def kcd_selectors(
+    async def kcd_selectors(
         namespace: str | None, name: str, spec: kopf.Spec, **_: Any
     ) -> dict[str | None, tuple[str, dict[str, str]]]:
         selector = spec.get("selector") or {}
         return {namespace: (name, {str(k): str(v) for k, v in dict(selector).items()})}
 
     @kopf.on.event("kcd.io", "v1", "kcds", registry=registry)
-    def kcd_event(namespace: str | None, name: str, meta: kopf.Meta, **_: Any) -> None:
+    async def kcd_event(namespace: str | None, name: str, meta: kopf.Meta, **kwargs: Any) -> None:
+        key = (namespace or "", name)
+        if kwargs["type"] == "DELETED":
+            loops.stop(key)
+            return
+        loops.ensure(key)
         # Our own status write comes back as an event: stepping again for it would only re-read what we wrote.
-        if not reconciler.own_write(namespace or "", name, meta.get("resourceVersion")):
-            wakers.wake((namespace or "", name))
+        if not reconciler.own_write(key[0], name, meta.get("resourceVersion")):
+            loops.wake(key)
 
     async def workload_event(namespace: str | None, labels: kopf.Labels, **kwargs: Any) -> None:
         index: kopf.Index[str | None, Any] = kwargs["kcd_selectors"]  # kopf passes indexes by their name
         for kcd_name, selector in index.get(namespace, []):
             if matches(dict(labels), selector):
-                wakers.wake((namespace or "", kcd_name))
+                loops.wake((namespace or "", kcd_name))
 
     for group, version, plural in WORKLOAD_RESOURCES:
         kopf.on.event(group, version, plural, registry=registry, id=f"wake-{plural}")(workload_event)
 
-    async def run_resync(key: tuple[str, str]) -> StepResult:
-        """A periodic re-check on the resync pool; an event for this KCD while it still queues there moves it to the
-        main pool at once (a resync wave of a thousand KCDs must not delay a new candidate by the length of the queue).
-        """
-        queued = resync_pool.submit(reconciler.step, *key)
-        waiter: asyncio.Future[Any] = asyncio.ensure_future(wakers.get(key).wait())
-        stepping: asyncio.Future[Any] = asyncio.wrap_future(queued)
-        done, _ = await asyncio.wait({stepping, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        if waiter in done and queued.cancel():
-            wakers.get(key).clear()
-            return await asyncio.get_running_loop().run_in_executor(pool, reconciler.step, *key)
-        return await asyncio.wrap_future(queued)
-
-    @kopf.daemon("kcd.io", "v1", "kcds", registry=registry, cancellation_timeout=20.0)
-    async def rollout_daemon(namespace: str | None, name: str, stopped: kopf.DaemonStopped, **_: Any) -> None:
-        key = (namespace or "", name)
-        wake = wakers.get(key)
-        loop = asyncio.get_running_loop()
-        resync = False
-        try:
-            while not stopped:
-                wake.clear()  # before the step: an event during the step must cause another step
-                result = await (run_resync(key) if resync else loop.run_in_executor(pool, reconciler.step, *key))
-                if result.gone:
-                    return
-                if result.again:
-                    resync = False
-                    continue
-                # Jitter: KCDs that started together must not all resync in the same second.
-                idle = settings.idle_resync_seconds * random.uniform(0.75, 1.25)  # noqa: S311 - not security
-                wait = settings.progress_poll_seconds if result.in_flight else idle
-                waiters = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stopped.wait())}
-                done, pending = await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-                for task in pending:
-                    task.cancel()
-                resync = not done and not result.in_flight
-        finally:
-            wakers.events.pop(key, None)
-
     @kopf.on.cleanup(registry=registry)
-    def shutdown(**_: Any) -> None:
-        pool.shutdown(wait=True)  # let a running step finish and persist before the process exits
-        resync_pool.shutdown(wait=True)
+    async def shutdown(**_: Any) -> None:
+        await loops.close()
+        # Let a running step finish and persist before the process exits (in a thread: kopf's loop keeps serving).
+        await asyncio.to_thread(pool.shutdown, wait=True)
+        await asyncio.to_thread(resync_pool.shutdown, wait=True)
 
     return registry
 

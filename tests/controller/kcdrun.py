@@ -43,6 +43,7 @@ def start(
     name: str = "kcd-controller",
     extra: list[str] | None = None,
     wait_ready: bool = True,
+    env: dict[str, str] | None = None,
 ) -> Controller:
     port = free_port()
     argv = [
@@ -60,7 +61,7 @@ def start(
         "info",
         *(extra or []),
     ]
-    proc = procs.start(name, argv)
+    proc = procs.start(name, argv, env=env)
     ctl = Controller(proc, port)
     if wait_ready:
         wait_until(ctl.ready, what=f"{name} /readyz", timeout=30, proc=proc)

@@ -178,3 +178,35 @@ def test_an_image_changed_by_hand_is_set_back_to_the_live_version(
         what="a DriftCorrected Event",
         timeout=15,
     )
+
+
+def test_a_deleted_kcd_goes_at_once_and_one_created_again_is_managed_again(
+    controller: kcdrun.Controller, kube_api: Any, namespace: str
+) -> None:
+    custom = client.CustomObjectsApi(kube_api)
+    create(kube_api, namespace, workload("Deployment", "again"))
+    # A KCD written by an earlier kcd (one kopf daemon per KCD) still carries its finalizer: it is taken off.
+    create(
+        kube_api, namespace, {**kcd_body("again"), "metadata": {"name": "again", "finalizers": ["kcd.io/controller"]}}
+    )
+    announce(kube_api, namespace, "Deployment", "again", "ddddd44")
+    wait_status(kube_api, namespace, "again", currStatus="Success", successVersion="ddddd44")
+
+    def finalizers() -> list[str]:
+        kcd = custom.get_namespaced_custom_object("kcd.io", "v1", namespace, "kcds", "again")
+        return list(kcd["metadata"].get("finalizers") or [])
+
+    wait_until(lambda: finalizers() == [], what="the old finalizer removed", timeout=15)
+    custom.delete_namespaced_custom_object("kcd.io", "v1", namespace, "kcds", "again")
+
+    def names() -> list[str]:
+        items = custom.list_namespaced_custom_object("kcd.io", "v1", namespace, "kcds")["items"]
+        return [str(k["metadata"]["name"]) for k in items]
+
+    wait_until(lambda: "again" not in names(), what="the KCD deleted", timeout=10)
+
+    create(kube_api, namespace, kcd_body("again"))
+    announce(kube_api, namespace, "Deployment", "again", "eeeee55")
+    wait_status(kube_api, namespace, "again", currStatus="Success", successVersion="eeeee55")
+    assert image_of(kube_api, namespace, "Deployment", "again") == f"{REPO}:eeeee55"
+    assert not [ln for ln in controller.lines() if ln.get("level") == "error"]

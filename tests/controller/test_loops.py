@@ -1,0 +1,163 @@
+"""The per-KCD reconcile loops (kcd.loops) with a scripted step function: no cluster needed."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from kcd.loops import Loops, Timing
+from kcd.reconciler import StepResult
+
+KEY = ("ns", "app")
+
+
+class Script:
+    """A step function answering from a list (the last answer repeats) and recording each call and its thread."""
+
+    def __init__(self, *answers: StepResult | Exception, gate: threading.Event | None = None) -> None:
+        self.answers = list(answers)
+        self.calls: list[tuple[tuple[str, str], str]] = []
+        self.gate = gate
+
+    def __call__(self, namespace: str, name: str) -> StepResult:
+        if self.gate is not None:
+            self.gate.wait(5)
+        self.calls.append(((namespace, name), threading.current_thread().name))
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def run(script: Script, body: Callable[[Loops], Coroutine[Any, Any, None]], timing: Timing | None = None) -> Loops:
+    async def main() -> Loops:
+        with (
+            ThreadPoolExecutor(2, thread_name_prefix="main") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="resync") as resync,
+        ):
+            loops = Loops(script, timing or Timing(60, 60, error_backoff_seconds=0.05), pool, resync)
+            try:
+                await body(loops)
+            finally:
+                await loops.close()
+            return loops
+
+    return asyncio.run(main())
+
+
+async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+def test_a_new_kcd_is_stepped_at_once_and_again_each_time_it_is_woken() -> None:
+    script = Script(StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 1)
+        loops.ensure(KEY)  # a second event of the same KCD does not start a second loop
+        loops.wake(KEY)
+        await until(lambda: len(script.calls) == 2)
+        await asyncio.sleep(0.1)
+        assert len(script.calls) == 2
+        assert len(loops.tasks) == 1
+
+    run(script, body)
+    assert {call[0] for call in script.calls} == {KEY}
+
+
+def test_a_step_asking_again_is_followed_by_another_step_without_waiting() -> None:
+    script = Script(StepResult(again=True), StepResult(again=True), StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 3)
+
+    run(script, body)
+
+
+def test_an_in_flight_rollout_is_polled_without_any_event() -> None:
+    script = Script(StepResult(in_flight=True), StepResult(in_flight=True), StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 3)
+
+    run(script, body, Timing(idle_resync_seconds=60, progress_poll_seconds=0.05))
+
+
+def test_a_gone_kcd_ends_its_loop_and_is_forgotten() -> None:
+    script = Script(StepResult(gone=True))
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: KEY not in loops.tasks)
+        assert KEY not in loops.wakes
+        loops.wake(KEY)  # nothing left to wake: no error, no step
+        await asyncio.sleep(0.05)
+
+    run(script, body)
+    assert len(script.calls) == 1
+
+
+def test_a_crashing_step_is_retried_after_a_backoff_and_the_loop_survives() -> None:
+    script = Script(RuntimeError("bug"), StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 2)
+        assert not loops.tasks[KEY].done()
+
+    run(script, body)
+
+
+def test_stopping_a_deleted_kcd_cancels_its_loop() -> None:
+    script = Script(StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 1)
+        task = loops.tasks[KEY]
+        loops.stop(KEY)
+        await until(task.done)
+        assert KEY not in loops.tasks
+
+    run(script, body)
+
+
+def test_an_idle_kcd_is_resynced_on_the_resync_pool() -> None:
+    script = Script(StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 2)
+
+    run(script, body, Timing(idle_resync_seconds=0.05, progress_poll_seconds=60))
+    assert script.calls[0][1].startswith("main")
+    assert script.calls[1][1].startswith("resync")
+
+
+def test_an_event_moves_a_queued_resync_to_the_main_pool() -> None:
+    gate = threading.Event()
+    blocker = Script(StepResult(), gate=gate)  # holds the only resync thread until the gate opens
+    script = Script(StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.resync_pool.submit(blocker, "ns", "other")
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 1)
+        await asyncio.sleep(0.2)  # the idle timeout passes: a resync queues behind the blocker
+        assert len(script.calls) == 1
+        loops.wake(KEY)
+        await until(lambda: len(script.calls) == 2)
+        gate.set()
+
+    run(script, body, Timing(idle_resync_seconds=0.1, progress_poll_seconds=60))
+    assert script.calls[1][1].startswith("main")

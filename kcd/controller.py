@@ -94,6 +94,7 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
         settings.scanning.disabled = watch_one_namespace
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kcd.io")
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="kcd.io")
+        # No handler needs a finalizer now; kopf removes this one from KCDs that a kcd with a daemon per KCD marked.
         settings.persistence.finalizer = "kcd.io/controller"
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330

@@ -55,8 +55,8 @@ def _connection(kube: Kube) -> kopf.ConnectionInfo:
 def _login(kube: Kube) -> Callable[..., Any]:
     """kopf logs in with the same credentials as kcd.kube, through a session with a bounded connection pool.
 
-    kopf's own session has no connection limit: a burst of finalizer and daemon requests for a thousand KCDs opens
-    hundreds of TLS connections, each keeping a 256 KiB buffer (80 MB measured at 300 KCDs).
+    kopf's own session has no connection limit: any burst of kopf requests (finalizer patches for a thousand KCDs, say)
+    opens one TLS connection per concurrent request, each keeping a 256 KiB buffer (80 MB measured at 300 KCDs).
     """
 
     async def login(**_: Any) -> kopf.AiohttpSession:

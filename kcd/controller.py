@@ -22,7 +22,7 @@ import aiohttp
 import kopf
 
 from kcd.kube import Kube
-from kcd.loops import Loops, Timing
+from kcd.loops import Loops
 from kcd.reconciler import Reconciler
 from kcd.settings import Settings
 from kcd.workload import matches
@@ -77,12 +77,7 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
     # Periodic re-checks (drift, missed events) of idle KCDs get their own small pool: with a thousand KCDs a resync
     # wave must never queue in front of a step that an event asked for (a new candidate, a workload's progress).
     resync_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kcd-resync")
-    loops = Loops(
-        reconciler.step,
-        Timing(settings.idle_resync_seconds, settings.progress_poll_seconds),
-        pool,
-        resync_pool,
-    )
+    loops = Loops(reconciler.step, settings, pool, resync_pool)
 
     watch_one_namespace = settings.namespace is not None
 

@@ -18,26 +18,19 @@ import logging
 import random
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from typing import Any
 
 from kcd.reconciler import StepResult
+from kcd.settings import Settings
 
 log = logging.getLogger("kcd.loops")
 Key = tuple[str, str]  # (namespace, name)
 Step = Callable[[str, str], StepResult]
 
 
-@dataclass(frozen=True)
-class Timing:
-    idle_resync_seconds: float  # a safety net for missed events and drift; jittered by ±25 %
-    progress_poll_seconds: float  # re-check of an in-flight rollout besides the workload events
-    error_backoff_seconds: float = 5.0  # after a step raised something unexpected (a bug, not an API error)
-
-
 class Loops:
-    def __init__(self, step: Step, timing: Timing, pool: Executor, resync_pool: Executor) -> None:
-        self.step, self.timing = step, timing
+    def __init__(self, step: Step, settings: Settings, pool: Executor, resync_pool: Executor) -> None:
+        self.step, self.settings = step, settings
         self.pool, self.resync_pool = pool, resync_pool
         self.tasks: dict[Key, asyncio.Task[None]] = {}
         self.wakes: dict[Key, asyncio.Event] = {}
@@ -74,7 +67,7 @@ class Loops:
                 wake.clear()  # before the step: an event during the step must cause another step
                 result = await self._guarded(key, resync)
                 if result is None:
-                    await self._sleep(wake, self.timing.error_backoff_seconds)
+                    await self._sleep(wake, self.settings.error_backoff_seconds)
                     resync = False
                     continue
                 if result.gone:
@@ -82,9 +75,9 @@ class Loops:
                 if result.again:
                     resync = False
                     continue
-                # Jitter: KCDs that started together must not all resync in the same second.
-                idle = self.timing.idle_resync_seconds * random.uniform(0.75, 1.25)  # noqa: S311 - not security
-                woken = await self._sleep(wake, self.timing.progress_poll_seconds if result.in_flight else idle)
+                # Jitter (±25 %): KCDs that started together must not all resync in the same second.
+                idle = self.settings.idle_resync_seconds * random.uniform(0.75, 1.25)  # noqa: S311 - not security
+                woken = await self._sleep(wake, self.settings.progress_poll_seconds if result.in_flight else idle)
                 resync = not woken and not result.in_flight
         finally:
             if self.tasks.get(key) is asyncio.current_task():

@@ -17,17 +17,12 @@ def fail(kcd: KCD, rollout: RolloutState, now: datetime.datetime, *, reason: str
     back = rollout.previous_version
     failed = dataclasses.replace(rollout, outcome=Outcome.FAILED, reason=reason, message=message)
     if kcd.spec.rollback.enabled and back and back != rollout.version:
-        nxt = failed.advance(Phase.ROLLING_BACK, now=now)
-        text = f"{message}; rolling back to {back}"
-        return Plan(
-            status=persist(kcd, nxt, now, reason=reason, message=text),
-            events=(Event(reason, text, warning=True),),
-            again=True,
-        )
-    nxt = failed.advance(Phase.RECORDING, now=now)
+        nxt, text = failed.advance(Phase.ROLLING_BACK, now=now), f"{message}; rolling back to {back}"
+    else:
+        nxt, text = failed.advance(Phase.RECORDING, now=now), message
     return Plan(
-        status=persist(kcd, nxt, now, reason=reason, message=message),
-        events=(Event(reason, message, warning=True),),
+        status=persist(kcd, nxt, now, reason=reason, message=text),
+        events=(Event(reason, text, warning=True),),
         again=True,
     )
 
@@ -57,39 +52,31 @@ def finish(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: date
         if kcd.spec.history.enabled
         else ()
     )
-    stamp = format_time(now)
-    if outcome is Outcome.SUCCESS:
-        message = f"{rollout.version} is live on {', '.join(t.ref for t in targets)}"
-        status = dataclasses.replace(
-            kcd.status,
-            curr_version=rollout.version,
-            curr_status=CurrStatus.SUCCESS,
-            curr_status_time=stamp,
-            success_version=rollout.version,
-            rollout=None,
+    success = outcome is Outcome.SUCCESS
+    if success:
+        reason, message = Reason.ROLLOUT_SUCCEEDED, f"{rollout.version} is live on {', '.join(t.ref for t in targets)}"
+    else:
+        reason = Reason.ROLLED_BACK if outcome is Outcome.ROLLED_BACK else Reason.ROLLOUT_FAILED
+        message = f"{rollout.version} failed: {rollout.message}" + (
+            f"; rolled back to {rollout.previous_version}" if outcome is Outcome.ROLLED_BACK else ""
         )
-        status = with_conditions(
-            status, kcd.generation, now, ready=True, reason=Reason.ROLLOUT_SUCCEEDED, message=message, reconciling=False
-        )
-        return Plan(
-            config_version=rollout.version,
-            history=records,
-            status=status,
-            events=(Event(Reason.ROLLOUT_SUCCEEDED, message),),
-        )
-    reason = Reason.ROLLED_BACK if outcome is Outcome.ROLLED_BACK else Reason.ROLLOUT_FAILED
-    message = f"{rollout.version} failed: {rollout.message}" + (
-        f"; rolled back to {rollout.previous_version}" if outcome is Outcome.ROLLED_BACK else ""
-    )
     status = dataclasses.replace(
         kcd.status,
         curr_version=rollout.version,
-        curr_status=CurrStatus.FAILED,
-        curr_status_time=stamp,
+        curr_status=CurrStatus.SUCCESS if success else CurrStatus.FAILED,
+        curr_status_time=format_time(now),
+        success_version=rollout.version if success else kcd.status.success_version,
+        failed_versions=kcd.status.failed_versions
+        if success
+        else quarantine(kcd.status.failed_versions, rollout.version),
         rollout=None,
-        failed_versions=quarantine(kcd.status.failed_versions, rollout.version),
     )
     status = with_conditions(
-        status, kcd.generation, now, ready=False, reason=reason, message=message, reconciling=False
+        status, kcd.generation, now, ready=success, reason=reason, message=message, reconciling=False
     )
-    return Plan(history=records, status=status, events=(Event(reason, message, warning=True),))
+    return Plan(
+        config_version=rollout.version if success else None,
+        history=records,
+        status=status,
+        events=(Event(reason, message, warning=not success),),
+    )

@@ -6,7 +6,17 @@ import dataclasses
 import datetime
 
 from kcd.history import Record
-from kcd.model import KCD, ConditionType, Reason, RolloutState, Status, condition, parse_time, set_condition
+from kcd.model import (
+    KCD,
+    ConditionType,
+    Reason,
+    RolloutState,
+    Status,
+    condition,
+    find_condition,
+    parse_time,
+    set_condition,
+)
 from kcd.targets import Target
 
 
@@ -80,7 +90,7 @@ def elapsed(since: str, now: datetime.datetime) -> float:
 def report(status: Status, generation: int, now: datetime.datetime, *, ready: bool, reason: str, message: str) -> Plan:
     """A steady state (no rollout in flight): conditions written only when they change, and an Event only when
     Ready's reason or message changes, so an unchanged problem is not re-announced on every reconcile."""
-    ready_cond = next((c for c in status.conditions if c.type == ConditionType.READY), None)
+    ready_cond = find_condition(status.conditions, ConditionType.READY)
     new = with_conditions(status, generation, now, ready=ready, reason=reason, message=message, reconciling=False)
     changed = ready_cond is None or ready_cond.reason != reason or ready_cond.message != message
     events = (Event(reason, message, warning=not ready),) if changed else ()

@@ -51,6 +51,10 @@ def _valid_candidate(kcd: KCD, cand: Candidate) -> bool:
         return False
 
 
+def _report(kcd: KCD, now: datetime.datetime, *, ready: bool, reason: str, message: str) -> Plan:
+    return report(kcd.status, kcd.generation, now, ready=ready, reason=reason, message=message)
+
+
 def _unsupported(kcd: KCD) -> str:
     """Spec features the CRD accepts but this controller cannot honour yet: refusing beats deploying without them."""
     if kcd.spec.strategy.kind is StrategyKind.SERVICE_BLUE_GREEN:
@@ -63,9 +67,8 @@ def _unsupported(kcd: KCD) -> str:
 def decide(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
     """The next step for `kcd` whose selector matched `targets`."""
     if not targets:
-        return report(
-            kcd.status,
-            kcd.generation,
+        return _report(
+            kcd,
             now,
             ready=False,
             reason=Reason.WORKLOAD_NOT_FOUND,
@@ -74,9 +77,8 @@ def decide(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
         )
     unsupported = _unsupported(kcd)
     if unsupported:
-        return report(
-            kcd.status,
-            kcd.generation,
+        return _report(
+            kcd,
             now,
             ready=False,
             reason=Reason.INVALID_SPEC,
@@ -84,9 +86,8 @@ def decide(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
         )
     missing = [t.ref for t in targets if t.image is None]
     if missing:
-        return report(
-            kcd.status,
-            kcd.generation,
+        return _report(
+            kcd,
             now,
             ready=False,
             reason=Reason.CONTAINER_NOT_FOUND,
@@ -103,9 +104,8 @@ def _idle(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
     cand = newest_candidate(targets)
     if cand is not None and cand.version != status.success_version:
         if not _valid_candidate(kcd, cand):
-            return report(
-                kcd.status,
-                kcd.generation,
+            return _report(
+                kcd,
                 now,
                 ready=status.curr_status == CurrStatus.SUCCESS,
                 reason=Reason.INVALID_CANDIDATE,
@@ -116,9 +116,8 @@ def _idle(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
             drift = _drift(kcd, targets, now)
             if drift.patches:
                 return drift
-            return report(
-                kcd.status,
-                kcd.generation,
+            return _report(
+                kcd,
                 now,
                 ready=False,
                 reason=Reason.QUARANTINED,
@@ -126,9 +125,8 @@ def _idle(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
                 f"automatically; `kcd rollout clear {kcd.name}` allows it",
             )
         if kcd.annotations.get(PAUSED) == "true":
-            return report(
-                kcd.status,
-                kcd.generation,
+            return _report(
+                kcd,
                 now,
                 ready=status.curr_status == CurrStatus.SUCCESS,
                 reason=Reason.PAUSED,
@@ -167,21 +165,18 @@ def _drift(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
     live = kcd.status.success_version
     if not live or kcd.status.curr_status != CurrStatus.SUCCESS:
         if kcd.status.curr_status == CurrStatus.FAILED:
-            return report(
-                kcd.status,
-                kcd.generation,
+            return _report(
+                kcd,
                 now,
                 ready=False,
                 reason=Reason.ROLLOUT_FAILED,
                 message=f"rollout of {kcd.status.curr_version} failed; live: {live or 'none'}",
             )
-        return report(
-            kcd.status, kcd.generation, now, ready=True, reason=Reason.UP_TO_DATE, message="waiting for a candidate"
-        )
+        return _report(kcd, now, ready=True, reason=Reason.UP_TO_DATE, message="waiting for a candidate")
     want = _desired(kcd, live)
     drifted = [t for t in targets if t.image != want]
     if not drifted:
-        return report(kcd.status, kcd.generation, now, ready=True, reason=Reason.UP_TO_DATE, message=f"{live} is live")
+        return _report(kcd, now, ready=True, reason=Reason.UP_TO_DATE, message=f"{live} is live")
     message = f"re-applied {live} to {', '.join(t.ref for t in drifted)} (image changed by hand)"
     return Plan(patches=tuple((t, want) for t in drifted), events=(Event(Reason.DRIFT_CORRECTED, message),))
 

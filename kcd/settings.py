@@ -20,3 +20,4 @@ class Settings:
     idle_resync_seconds: float = 300.0
     progress_poll_seconds: float = 2.0  # re-check of an in-flight rollout besides the workload events
     max_workers: int = 8  # threads making API calls for the reconcile steps
+    error_backoff_seconds: float = 5.0  # after a step raised something unexpected (a bug, not an API error)

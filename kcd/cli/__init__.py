@@ -19,6 +19,17 @@ def cli() -> None:
     """kcd: Kubernetes Continuous Delivery."""
 
 
+# One --kubeconfig for every command that talks to the API server (kcd.kube.Kube.from_config decides the default).
+kubeconfig_option = click.option(
+    "--kubeconfig",
+    "--k8s-config",
+    "kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="kubeconfig path (default: in-cluster, else $KUBECONFIG or ~/.kube/config)",
+)
+
+
 def _load_commands() -> None:
     for name in COMMAND_MODULES:
         try:

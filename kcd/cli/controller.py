@@ -6,12 +6,12 @@ import sys
 
 import click
 
-from kcd.cli import cli
+from kcd.cli import cli, kubeconfig_option
 from kcd.settings import Settings
 
 
 @cli.command("run")
-@click.option("--kubeconfig", "--k8s-config", "kubeconfig", default=None, help="kubeconfig path (default: in-cluster)")
+@kubeconfig_option
 @click.option("-n", "--namespace", default=None, help="watch one namespace (default: all)")
 @click.option("--port", default=8081, show_default=True, help="port of /healthz, /readyz, /metrics")
 @click.option("--bind", default="0.0.0.0", show_default=True, help="address of that port")

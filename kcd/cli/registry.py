@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import click
 
 from kcd import images, registries
-from kcd.cli import cli
+from kcd.cli import cli, kubeconfig_option
 from kcd.registries import dockerconfig
 
 WORKLOAD_KINDS = ("deployment", "statefulset", "daemonset", "replicaset", "cronjob", "job")
@@ -31,7 +31,7 @@ def registry_group() -> None:
 @click.option("-n", "--namespace", envvar="KCD_NAMESPACE", required=True, help="Namespace of the KCD.")
 @click.option("--kcd", "kcd_name", envvar="KCD_NAME", required=True, help="Name of the KCD.")
 @click.option("--workload", help="KIND/NAME of the workload this syncer serves (in a pod: KCD_WORKLOAD_KIND/NAME).")
-@click.option("--kubeconfig", "--k8s-config", "kubeconfig", type=click.Path(dir_okay=False), help="Outside a pod.")
+@kubeconfig_option
 @click.option(
     "--provider",
     type=click.Choice(["ecr", "dockerhub", "oci"]),

@@ -9,18 +9,11 @@ from typing import Any
 import click
 import yaml
 
-from kcd.cli import cli
+from kcd.cli import cli, kubeconfig_option
 from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import KCDS, Kube
-from kcd.model import PAUSED
+from kcd.model import PAUSED, ConditionType, Status, find_condition
 
-kubeconfig_option = click.option(
-    "--kubeconfig",
-    "--k8s-config",
-    "kubeconfig",
-    default=None,
-    help="kubeconfig path (default: $KUBECONFIG, ~/.kube/config or in-cluster)",
-)
 namespace_option = click.option("-n", "--namespace", default="default", show_default=True)
 output_option = click.option(
     "-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True
@@ -66,19 +59,19 @@ def status(kcd: str, namespace: str, kubeconfig: str | None, output: str) -> Non
         body = _kube(kubeconfig).get(KCDS, namespace, kcd)
     except ApiError as err:
         return _fail(err)
-    st = body.get("status") or {}
-    ready: dict[str, Any] = next((c for c in st.get("conditions") or [] if c.get("type") == "Ready"), {})
-    phase = (st.get("rollout") or {}).get("phase", "")
+    raw = body.get("status") or {}
+    st = Status.from_dict(raw)
+    ready = find_condition(st.conditions, ConditionType.READY)
     rows = [
         ["FIELD", "VALUE"],
-        ["status", st.get("currStatus") or ""],
-        ["version", st.get("currVersion") or ""],
-        ["live", st.get("successVersion") or ""],
-        ["phase", phase],
-        ["quarantined", ",".join(st.get("failedVersions") or [])],
-        ["ready", f"{ready.get('status', '')} {ready.get('reason', '')}: {ready.get('message', '')}"],
+        ["status", str(st.curr_status or "")],
+        ["version", st.curr_version],
+        ["live", st.success_version],
+        ["phase", str(st.rollout.phase) if st.rollout else ""],
+        ["quarantined", ",".join(st.failed_versions)],
+        ["ready", f"{ready.status} {ready.reason}: {ready.message}" if ready else " : "],
     ]
-    _emit(st, output, rows)
+    _emit(raw, output, rows)
 
 
 def _set_paused(kcd: str, namespace: str, kubeconfig: str | None, paused: bool) -> None:
@@ -161,6 +154,20 @@ def history_cmd(workload: str, namespace: str, kubeconfig: str | None, output: s
     _emit([r.to_dict() for r in records], output, rows)
 
 
+def _summary(item: dict[str, Any]) -> dict[str, str]:
+    st = item.get("status") or {}
+    return {
+        "namespace": item["metadata"]["namespace"],
+        "name": item["metadata"]["name"],
+        "container": item["spec"].get("container", {}).get("name", ""),
+        "tag": item["spec"].get("tag", ""),
+        "status": st.get("currStatus") or "",
+        "currVersion": st.get("currVersion") or "",
+        "liveVersion": st.get("successVersion") or "",
+        "lastUpdated": st.get("currStatusTime") or "",
+    }
+
+
 @cli.group("rd")
 def rd() -> None:
     """Resources kcd manages."""
@@ -176,19 +183,7 @@ def rd_get(kubeconfig: str | None, namespace: str | None, output: str) -> None:
         items = _kube(kubeconfig).list(KCDS, namespace)
     except ApiError as err:
         return _fail(err)
-    data = [
-        {
-            "namespace": i["metadata"]["namespace"],
-            "name": i["metadata"]["name"],
-            "container": i["spec"].get("container", {}).get("name", ""),
-            "tag": i["spec"].get("tag", ""),
-            "status": (i.get("status") or {}).get("currStatus") or "",
-            "currVersion": (i.get("status") or {}).get("currVersion") or "",
-            "liveVersion": (i.get("status") or {}).get("successVersion") or "",
-            "lastUpdated": (i.get("status") or {}).get("currStatusTime") or "",
-        }
-        for i in items
-    ]
+    data = [_summary(i) for i in items]
     rows = [["NAMESPACE", "NAME", "TAG", "STATUS", "VERSION", "LIVE", "UPDATED"]] + [
         [d["namespace"], d["name"], d["tag"], d["status"], d["currVersion"], d["liveVersion"], d["lastUpdated"]]
         for d in data

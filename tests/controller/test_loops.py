@@ -9,8 +9,9 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from kcd.loops import Loops, Timing
+from kcd.loops import Loops
 from kcd.reconciler import StepResult
+from kcd.settings import Settings
 
 KEY = ("ns", "app")
 
@@ -33,13 +34,18 @@ class Script:
         return answer
 
 
-def run(script: Script, body: Callable[[Loops], Coroutine[Any, Any, None]], timing: Timing | None = None) -> Loops:
+def run(script: Script, body: Callable[[Loops], Coroutine[Any, Any, None]], timing: Settings | None = None) -> Loops:
     async def main() -> Loops:
         with (
             ThreadPoolExecutor(2, thread_name_prefix="main") as pool,
             ThreadPoolExecutor(1, thread_name_prefix="resync") as resync,
         ):
-            loops = Loops(script, timing or Timing(60, 60, error_backoff_seconds=0.05), pool, resync)
+            loops = Loops(
+                script,
+                timing or Settings(idle_resync_seconds=60, progress_poll_seconds=60, error_backoff_seconds=0.05),
+                pool,
+                resync,
+            )
             try:
                 await body(loops)
             finally:
@@ -90,7 +96,7 @@ def test_an_in_flight_rollout_is_polled_without_any_event() -> None:
         loops.ensure(KEY)
         await until(lambda: len(script.calls) == 3)
 
-    run(script, body, Timing(idle_resync_seconds=60, progress_poll_seconds=0.05))
+    run(script, body, Settings(idle_resync_seconds=60, progress_poll_seconds=0.05))
 
 
 def test_a_gone_kcd_ends_its_loop_and_is_forgotten() -> None:
@@ -139,7 +145,7 @@ def test_an_idle_kcd_is_resynced_on_the_resync_pool() -> None:
         loops.ensure(KEY)
         await until(lambda: len(script.calls) == 2)
 
-    run(script, body, Timing(idle_resync_seconds=0.05, progress_poll_seconds=60))
+    run(script, body, Settings(idle_resync_seconds=0.05, progress_poll_seconds=60))
     assert script.calls[0][1].startswith("main")
     assert script.calls[1][1].startswith("resync")
 
@@ -159,5 +165,5 @@ def test_an_event_moves_a_queued_resync_to_the_main_pool() -> None:
         await until(lambda: len(script.calls) == 2)
         gate.set()
 
-    run(script, body, Timing(idle_resync_seconds=0.1, progress_poll_seconds=60))
+    run(script, body, Settings(idle_resync_seconds=0.1, progress_poll_seconds=60))
     assert script.calls[1][1].startswith("main")

@@ -1,4 +1,4 @@
-"""Errors of kcd. API failures are translated to these at the edge (kcd.kube), so nothing else sees client types."""
+"""Errors of kcd. API failures are translated to these at the edge (kcd.kube.api), so nothing else sees client types."""
 
 
 class KcdError(Exception):

@@ -1,6 +1,6 @@
 """coordination.k8s.io/v1 Lease bodies, as client-go's leader election treats them: pure functions, stdlib only.
 
-Shared by the controller's leader election (kcd.leader) and the syncer's one-poller-per-workload Lease
+Shared by the controller's leader election (kcd.kube.leader) and the syncer's one-poller-per-workload Lease
 (sidecar.leases). Times are POSIX seconds in, MicroTime strings out. A holder renews by rewriting renewTime; anyone
 may take a Lease whose holder is empty or whose renewTime + leaseDurationSeconds has passed. Callers write the
 returned body with its resourceVersion, so of two candidates exactly one wins.

@@ -19,7 +19,7 @@ def cli() -> None:
     """kcd: Kubernetes Continuous Delivery."""
 
 
-# One --kubeconfig for every command that talks to the API server (kcd.kube.Kube.from_config decides the default).
+# One --kubeconfig for every command that talks to the API server (kcd.kube.api.Kube.from_config decides the default).
 kubeconfig_option = click.option(
     "--kubeconfig",
     "--k8s-config",

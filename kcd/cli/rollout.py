@@ -11,7 +11,7 @@ import yaml
 
 from kcd.cli import cli, kubeconfig_option
 from kcd.errors import ApiError, Conflict, NotFound
-from kcd.kube import KCDS, Kube
+from kcd.kube.api import KCDS, Kube
 from kcd.model import PAUSED, ConditionType, Status, find_condition
 
 namespace_option = click.option("-n", "--namespace", default="default", show_default=True)
@@ -140,7 +140,7 @@ def clear(kcd: str, version: str | None, namespace: str, kubeconfig: str | None)
 @output_option
 def history_cmd(workload: str, namespace: str, kubeconfig: str | None, output: str) -> None:
     """The rollout history of a workload, newest first."""
-    from kcd.cluster import ConfigMapHistory
+    from kcd.kube.cluster import ConfigMapHistory
 
     try:
         records = ConfigMapHistory(_kube(kubeconfig)).load(namespace, workload)

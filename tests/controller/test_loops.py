@@ -1,4 +1,4 @@
-"""The per-KCD reconcile loops (kcd.loops) with a scripted step function: no cluster needed."""
+"""The per-KCD reconcile loops (kcd.controller.loops) with a scripted step function: no cluster needed."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from kcd.loops import Loops
-from kcd.reconciler import StepResult
+from kcd.controller.loops import Loops
+from kcd.kube.reconciler import StepResult
 from kcd.settings import Settings
 
 KEY = ("ns", "app")

@@ -1,4 +1,4 @@
-"""The rollout state machine, step by step, on plain data (kcd.rollout.decide)."""
+"""The rollout state machine, step by step, on plain data (kcd.engine.rollout.decide)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from kcd.engine.rollout import Plan, decide
+from kcd.engine.view import Candidate, Target
+from kcd.engine.workload import Progress
 from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, Status
-from kcd.rollout import Plan, decide
-from kcd.targets import Candidate, Target
-from kcd.workload import Progress
 
 NOW = datetime.datetime(2026, 11, 26, 12, 0, 0, tzinfo=datetime.UTC)
 REPO = "127.0.0.1:5000/team/app"

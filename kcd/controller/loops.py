@@ -20,10 +20,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from kcd.reconciler import StepResult
+from kcd.kube.reconciler import StepResult
 from kcd.settings import Settings
 
-log = logging.getLogger("kcd.loops")
+log = logging.getLogger("kcd.controller.loops")
 Key = tuple[str, str]  # (namespace, name)
 Step = Callable[[str, str], StepResult]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+from kcd.engine.view import Target
 from kcd.history import Record
 from kcd.model import (
     KCD,
@@ -17,7 +18,6 @@ from kcd.model import (
     parse_time,
     set_condition,
 )
-from kcd.targets import Target
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,6 +19,10 @@ import datetime
 from collections.abc import Sequence
 
 from kcd import images
+from kcd.engine.outcome import fail, finish
+from kcd.engine.plan import Event, Plan, elapsed, persist, report, with_conditions
+from kcd.engine.strategies import simple
+from kcd.engine.view import Candidate, Target, newest_candidate
 from kcd.model import (
     KCD,
     PAUSED,
@@ -30,10 +34,6 @@ from kcd.model import (
     StrategyKind,
     format_time,
 )
-from kcd.outcome import fail, finish
-from kcd.plan import Event, Plan, elapsed, persist, report, with_conditions
-from kcd.strategies import rolling
-from kcd.targets import Candidate, Target, newest_candidate
 
 __all__ = ["Event", "Plan", "decide"]
 
@@ -196,7 +196,7 @@ def _step(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datet
         )
     want = _desired(kcd, rollout.version)
     if rollout.phase is Phase.PATCHING:
-        patches = rolling.pending_patches(targets, want)
+        patches = simple.pending_patches(targets, want)
         nxt = dataclasses.replace(
             rollout.advance(Phase.WAITING, now=now),
             patched=tuple(sorted({*rollout.patched, *(t.key for t, _ in patches)})),
@@ -208,7 +208,7 @@ def _step(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datet
             again=True,
         )
     if rollout.phase is Phase.WAITING:
-        result = rolling.verdict(targets, want)
+        result = simple.verdict(targets, want)
         if result.failed:
             return fail(kcd, rollout, now, reason=Reason.ROLLOUT_FAILED, message=result.message)
         if result.done:
@@ -225,10 +225,10 @@ def _step(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datet
 
 def _rolling_back(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datetime.datetime) -> Plan:
     back = _desired(kcd, rollout.previous_version)
-    patches = rolling.pending_patches(targets, back)
+    patches = simple.pending_patches(targets, back)
     if patches:
         return Plan(patches=patches, in_flight=True)
-    result = rolling.verdict(targets, back)
+    result = simple.verdict(targets, back)
     timed_out = elapsed(rollout.phase_started_at, now) > kcd.spec.timeout_seconds
     if result.done or result.failed or timed_out:
         outcome = Outcome.ROLLED_BACK if result.done else Outcome.FAILED

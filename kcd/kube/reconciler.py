@@ -1,4 +1,4 @@
-"""Runs one reconcile step of a KCD: read it and its workloads, decide (kcd.rollout), then carry the plan out.
+"""Runs one reconcile step of a KCD: read it and its workloads, decide (kcd.engine.rollout), then carry the plan out.
 
 Order matters for resuming after a crash: workload patches, config ConfigMap and history come first, the status write
 that records the new phase comes after them, events last. A failure before the status write leaves the phase as it
@@ -14,15 +14,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kcd import cluster, events, metrics
+from kcd import metrics
+from kcd.engine.plan import Plan, report
+from kcd.engine.rollout import decide
+from kcd.engine.view import from_body
 from kcd.errors import ApiError, Conflict, NotFound
-from kcd.kube import KCDS, Kube
+from kcd.kube import cluster, events
+from kcd.kube.api import KCDS, Kube
 from kcd.model import KCD, Reason, SpecError, Status
-from kcd.plan import Plan, report
-from kcd.rollout import decide
-from kcd.targets import from_body
 
-log = logging.getLogger("kcd.reconciler")
+log = logging.getLogger("kcd.kube.reconciler")
 
 
 @dataclasses.dataclass(frozen=True)

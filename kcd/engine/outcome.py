@@ -6,10 +6,10 @@ import dataclasses
 import datetime
 from collections.abc import Sequence
 
+from kcd.engine.plan import Event, Plan, elapsed, persist, with_conditions
+from kcd.engine.view import Target
 from kcd.history import Record
 from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, RolloutState, format_time, parse_time, quarantine
-from kcd.plan import Event, Plan, elapsed, persist, with_conditions
-from kcd.targets import Target
 
 
 def fail(kcd: KCD, rollout: RolloutState, now: datetime.datetime, *, reason: str, message: str) -> Plan:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from kcd import lease
 from kcd.errors import ApiError, NotFound
-from kcd.kube import LEASES, Kube
+from kcd.kube.api import LEASES, Kube
 
-log = logging.getLogger("kcd.leader")
+log = logging.getLogger("kcd.kube.leader")
 
 
 def default_identity() -> str:

@@ -16,7 +16,7 @@ import ctypes.util
 import logging
 import threading
 
-log = logging.getLogger("kcd.memtrim")
+log = logging.getLogger("kcd.controller.memtrim")
 
 
 def start(stop: threading.Event, *, every: float = 10.0) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kcd.errors import ApiError
-from kcd.kube import EVENTS, Kube
+from kcd.kube.api import EVENTS, Kube
 
 log = logging.getLogger("kcd.transitions")
 COMPONENT = "kcd-controller"

@@ -1,11 +1,11 @@
 """The kopf side of the controller: the only module that imports kopf.
 
-kopf watches KCDs and the workload kinds and keeps an index of the KCDs' selectors. Each KCD has a reconcile loop
-(kcd.loops) that runs one persisted step of the rollout at a time (kcd.reconciler) and then sleeps until an event on the
-KCD or on one of its selected workloads wakes it (or a short poll while a rollout is in flight). The first event of a
-KCD starts its loop, its DELETED event ends it. We never write a watch loop: kopf's event handlers feed the loops.
-kopf's own bookkeeping (progress, diff-base) stays in annotations; nothing is posted as an Event by kopf (our
-transitions are posted by kcd.events).
+kopf watches KCDs and the workload kinds and keeps an index of the KCDs' selectors. Each KCD has a reconcile
+loop (kcd.controller.loops) that runs one persisted step of the rollout at a time (kcd.kube.reconciler) and then
+sleeps until an event on the KCD or on one of its selected workloads wakes it (or a short poll while a rollout is in
+flight). The first event of a KCD starts its loop, its DELETED event ends it. We never write a watch loop: kopf's
+event handlers feed the loops. kopf's own bookkeeping (progress, diff-base) stays in annotations; nothing is posted
+as an Event by kopf (our transitions are posted by kcd.kube.events).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any
 import aiohttp
 import kopf
 
-from kcd.kube import Kube
-from kcd.loops import Loops
-from kcd.reconciler import Reconciler
+from kcd.controller.loops import Loops
+from kcd.engine.workload import matches
+from kcd.kube.api import Kube
+from kcd.kube.reconciler import Reconciler
 from kcd.settings import Settings
-from kcd.workload import matches
 
 log = logging.getLogger("kcd.controller")
 KOPF_CONNECTIONS = 8  # watch streams hold one each (five resources); kopf makes few other calls (finalizer removal)
@@ -53,7 +53,7 @@ def _connection(kube: Kube) -> kopf.ConnectionInfo:
 
 
 def _login(kube: Kube) -> Callable[..., Any]:
-    """kopf logs in with the same credentials as kcd.kube, through a session with a bounded connection pool.
+    """kopf logs in with the same credentials as kcd.kube.api, through a session with a bounded connection pool.
 
     kopf's own session has no connection limit: any burst of kopf requests (finalizer patches for a thousand KCDs, say)
     opens one TLS connection per concurrent request, each keeping a 256 KiB buffer (80 MB measured at 300 KCDs).
@@ -139,9 +139,9 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
 
 def run(settings: Settings) -> int:
     """`kcd run`: (optionally) win the Lease, then run kopf until SIGTERM/SIGINT or a lost Lease; the exit code."""
-    from kcd import memtrim, probes
-    from kcd.events import setup_logging
-    from kcd.leader import LeaderElector
+    from kcd.controller import memtrim, probes
+    from kcd.kube.events import setup_logging
+    from kcd.kube.leader import LeaderElector
 
     setup_logging(settings.log_level)
     kube = Kube.from_config(settings.kubeconfig)

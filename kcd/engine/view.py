@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kcd.engine.workload import Progress, container_image, progress
 from kcd.model import CANDIDATE_DIGEST, CANDIDATE_TIME, CANDIDATE_VERSION
-from kcd.workload import Progress, container_image, progress
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The Simple (rolling) strategy: set the container image on every selected workload and let each roll its pods.
 
-Pure helpers used by kcd.rollout: which workloads still need the patch, and whether all of them have rolled out.
+Pure helpers used by kcd.engine.rollout: which workloads still need the patch, and whether all of them have rolled out.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kcd.targets import Target
+from kcd.engine.view import Target
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from kcd import history
+from kcd.engine.workload import image_patch
 from kcd.errors import Conflict, NotFound
-from kcd.kube import CONFIGMAPS, STRATEGIC, WORKLOADS, Kube
-from kcd.workload import image_patch
+from kcd.kube.api import CONFIGMAPS, STRATEGIC, WORKLOADS, Kube
 
 
 class ConfigMapHistory:

@@ -1,0 +1,1 @@
+"""The pure rollout engine: views, strategies, plans. No client library, no I/O."""

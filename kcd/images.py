@@ -9,8 +9,11 @@ API (all names are stable; everything else is private):
 - ``Reference``: frozen; ``.host``, ``.path``, ``.tag``, ``.digest``, ``.repo`` (``host/path``, normalised),
   ``.api_host`` (where the Registry API lives: ``registry-1.docker.io`` for Docker Hub).
 - ``same_repo(a, b) -> bool``: do two strings name the same repository (``nginx`` == ``docker.io/library/nginx``)?
-- ``compile_syntax(syntax) -> re.Pattern``: a KCD ``versionSyntax`` (default ``DEFAULT_VERSION_SYNTAX``); raises
-  ``InvalidVersionSyntax``. ``is_version(pattern, tag)`` matches **in full** (the original kcd searched unanchored, so
+- ``compile_syntax(syntax) -> Pattern``: a KCD ``versionSyntax`` (default ``DEFAULT_VERSION_SYNTAX``) compiled with
+  RE2, the syntax the CRD documents: matching takes linear time, so ``(a+)+b`` cannot hang a step thread (Python's
+  ``re`` backtracks exponentially on it). Raises ``InvalidVersionSyntax`` (also for Perl-only syntax such as
+  look-arounds and back-references, which RE2 refuses). ``is_version(pattern, tag)`` matches **in full** (the
+  original kcd searched unanchored, so
   ``env-prod-abcde`` or ``abc1234-dirty`` counted as versions).
 - ``choose_version(tags, pattern, *, watched) -> Choice``: the version tag among an image's tags. The watched
   (moving) tag never counts. Several matches are resolved deterministically: the longest tag wins (a full git SHA
@@ -19,6 +22,7 @@ API (all names are stable; everything else is private):
 - ``image_for(repo, version) -> str``: what goes into a pod spec: ``repo:version``, or ``repo@sha256:…`` when the
   version is a digest (the original wrote the invalid ``repo:sha256:…``).
 - ``is_digest(text)``: ``sha256:`` + 64 lowercase hex (``sha512:`` + 128).
+- ``is_tag(text)``: a valid OCI tag (``[A-Za-z0-9_][A-Za-z0-9._-]{0,127}``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
+
+import re2
 
 DEFAULT_VERSION_SYNTAX = "[0-9a-f]{5,40}"
 DOCKER_HUB = "docker.io"
@@ -40,6 +47,15 @@ _HOST_RE = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]
 _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 _MAX_NAME = 255
+
+
+class Pattern(Protocol):
+    """A compiled versionSyntax (RE2): only full matches count."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def fullmatch(self, text: str) -> Any: ...
 
 
 class InvalidReference(ValueError):
@@ -88,6 +104,10 @@ def is_digest(text: str) -> bool:
     return _DIGEST_RE.fullmatch(text) is not None
 
 
+def is_tag(text: str) -> bool:
+    return _TAG_RE.fullmatch(text) is not None
+
+
 def _split_host(name: str) -> tuple[str, str]:
     first, sep, rest = name.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
@@ -134,18 +154,24 @@ def same_repo(a: str, b: str) -> bool:
         return False
 
 
-def compile_syntax(syntax: str | None) -> re.Pattern[str]:
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # an invalid pattern is reported by the exception, not on stderr
+
+
+def compile_syntax(syntax: str | None) -> Pattern:
     try:
-        return re.compile(syntax or DEFAULT_VERSION_SYNTAX)
-    except (re.error, RecursionError, OverflowError) as err:
-        raise InvalidVersionSyntax(f"invalid versionSyntax {syntax!r}: {err}") from None
+        pattern: Pattern = re2.compile(syntax or DEFAULT_VERSION_SYNTAX, options=_RE2_OPTIONS)
+    except (re2.error, TypeError, ValueError) as err:
+        text = err.args[0].decode() if err.args and isinstance(err.args[0], bytes) else str(err)
+        raise InvalidVersionSyntax(f"invalid versionSyntax {syntax!r}: {text}") from None
+    return pattern
 
 
-def is_version(pattern: re.Pattern[str], tag: str) -> bool:
+def is_version(pattern: Pattern, tag: str) -> bool:
     return pattern.fullmatch(tag) is not None
 
 
-def choose_version(tags: Iterable[str], pattern: re.Pattern[str], *, watched: str | None = None) -> Choice:
+def choose_version(tags: Iterable[str], pattern: Pattern, *, watched: str | None = None) -> Choice:
     candidates = sorted({t for t in tags if t != watched and is_version(pattern, t)}, key=lambda t: (-len(t), t))
     if not candidates:
         return Choice(version=None)

@@ -9,32 +9,33 @@ The status side (Status, Condition, RolloutState, the reasons and condition help
 re-exported here, so callers import everything from kcd.model:
 
   KCD.from_body(body) -> KCD            .name .namespace .uid .generation .annotations .labels .spec .status .key
-                                         .is_quarantined(version) -> bool
+                                         .source .is_quarantined(version, digest) .is_held(version, digest)
   Spec / Container / Strategy / BlueGreen / Verify / HistorySpec / RollbackSpec / ConfigRef   (frozen dataclasses)
-  Spec.version_pattern -> re.Pattern     (use .fullmatch: a version matches versionSyntax in full)
   Status.from_dict(raw) / .to_dict()     RolloutState(...).advance(phase, *, now) / .to_dict() / .from_dict(raw)
   condition(type, ok, reason, message, *, generation, now) -> Condition
   set_condition(conditions, new) -> tuple[Condition, ...];  find_condition(conditions, type) -> Condition | None
   quarantine(failed_versions, version) -> tuple[str, ...];  format_time(datetime) -> str
   parse_time(str) -> datetime | None
   enums (str-valued): StrategyKind, VerifyKind, CurrStatus, Outcome, ConditionType, Phase, Reason
-  annotations: CANDIDATE_VERSION, CANDIDATE_DIGEST, CANDIDATE_TIME, INJECT, KCD_NAME;  GROUP, VERSION, KIND, PLURAL
+  annotations: CANDIDATE_VERSION/DIGEST/TIME/SOURCE, INJECT, KCD_NAME, PAUSED, ROLLBACK_TO/REQUESTED_AT/BY
+  GROUP, VERSION, KIND, PLURAL
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from kcd import images
 from kcd._parse import SpecError as SpecError
 from kcd._parse import boolean, integer, mapping, string, string_map, strings
 from kcd.status import MAX_FAILED_VERSIONS as MAX_FAILED_VERSIONS
 from kcd.status import Condition as Condition
 from kcd.status import ConditionType as ConditionType
 from kcd.status import CurrStatus as CurrStatus
+from kcd.status import Drift as Drift
 from kcd.status import Outcome as Outcome
 from kcd.status import Phase as Phase
 from kcd.status import Reason as Reason
@@ -57,9 +58,15 @@ PLURAL = "kcds"
 CANDIDATE_VERSION = "kcd.io/candidate-version"
 CANDIDATE_DIGEST = "kcd.io/candidate-digest"
 CANDIDATE_TIME = "kcd.io/candidate-time"
+CANDIDATE_SOURCE = "kcd.io/candidate-source"  # "<imageRepo>:<tag>" the syncer resolved: ties a candidate to its KCD
 INJECT = "kcd.io/inject"
 KCD_NAME = "kcd.io/kcd"
-PAUSED = "kcd.io/paused"  # "true" on a KCD: start no new rollouts (kcd rollout pause/resume)
+PAUSED = "kcd.io/paused"  # "true" on a KCD: start no new rollouts, correct no drift (kcd rollout pause/resume)
+# A manual rollback (kcd rollout rollback): the version to go back to, and when it was asked for (the request's id:
+# the controller carries out each requested-at value once and records it in status.lastRollback).
+ROLLBACK_TO = "kcd.io/rollback-to"
+ROLLBACK_REQUESTED_AT = "kcd.io/rollback-requested-at"
+ROLLBACK_BY = "kcd.io/rollback-by"  # who asked (the CLI's user), for the Event
 
 # The CRD's defaults.
 DEFAULT_VERSION_SYNTAX = "[0-9a-f]{5,40}"
@@ -205,11 +212,6 @@ class Spec:
     config: ConfigRef | None = None
     service_account_name: str = ""
 
-    @property
-    def version_pattern(self) -> re.Pattern[str]:
-        """versionSyntax compiled; use `.fullmatch` (a version must match in full)."""
-        return re.compile(self.version_syntax)
-
     @classmethod
     def from_dict(cls, raw: Any) -> Spec:
         raw = mapping(raw, "spec")
@@ -221,9 +223,9 @@ class Spec:
         container = mapping(raw.get("container"), "spec.container")
         syntax = string(raw, "versionSyntax", "spec") or DEFAULT_VERSION_SYNTAX
         try:
-            re.compile(syntax)
-        except re.error as err:
-            raise SpecError("spec.versionSyntax", f"is not a valid regular expression: {err}") from None
+            images.compile_syntax(syntax)
+        except images.InvalidVersionSyntax as err:
+            raise SpecError("spec.versionSyntax", f"is not a valid RE2 regular expression: {err}") from None
         history = mapping(raw.get("history"), "spec.history")
         config = None
         if raw.get("config") is not None:
@@ -288,6 +290,15 @@ class KCD:
         """namespace/name, for logs."""
         return f"{self.namespace}/{self.name}"
 
-    def is_quarantined(self, version: str) -> bool:
-        """True when `version` failed before and nobody cleared it."""
-        return version in self.status.failed_versions
+    @property
+    def source(self) -> str:
+        """`imageRepo:tag`: what a candidate's kcd.io/candidate-source must say to be this KCD's."""
+        return f"{self.spec.image_repo}:{self.spec.tag}"
+
+    def is_quarantined(self, version: str, digest: str = "") -> bool:
+        """True when `version` (or the image with `digest`, under any tag) failed before and nobody cleared it."""
+        return version in self.status.failed_versions or bool(digest and digest in self.status.failed_versions)
+
+    def is_held(self, version: str, digest: str = "") -> bool:
+        """True when a person rolled back from `version` (or its digest) and nobody cleared it."""
+        return version in self.status.held_versions or bool(digest and digest in self.status.held_versions)

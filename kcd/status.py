@@ -6,10 +6,11 @@ so that one JSON merge patch of `status` replaces the previous values instead of
 
   Status.from_dict(raw) -> Status;  Status.to_dict() -> dict
   RolloutState(version=, phase=, ...); .advance(phase, *, now) -> RolloutState; .to_dict(); RolloutState.from_dict(raw)
+  Drift(corrections, since, stalled): status.drift
   condition(type, ok, reason, message, *, generation, now) -> Condition   (ok None means "Unknown")
   set_condition(conditions, new) -> tuple[Condition, ...]   (keeps lastTransitionTime while the status is unchanged)
   find_condition(conditions, type) -> Condition | None
-  quarantine(failed_versions, version) -> tuple[str, ...]   (appends, capped at MAX_FAILED_VERSIONS, oldest dropped)
+  quarantine(failed_versions, *versions) -> tuple[str, ...]  (appends, capped at MAX_FAILED_VERSIONS, oldest dropped)
   format_time(datetime) -> str  (RFC 3339, UTC, whole seconds, "Z");  parse_time(str) -> datetime | None
 """
 
@@ -40,6 +41,7 @@ class Outcome(enum.StrEnum):
     SUCCESS = "Success"
     FAILED = "Failed"
     ROLLED_BACK = "RolledBack"
+    SUPERSEDED = "Superseded"  # ended for a newer candidate, a spec edit or a manual rollback; not quarantined
 
 
 class ConditionType(enum.StrEnum):
@@ -84,6 +86,13 @@ class Reason(enum.StrEnum):
     CONFIG_UPDATE_FAILED = "ConfigUpdateFailed"
     HISTORY_UPDATE_FAILED = "HistoryUpdateFailed"
     API_ERROR = "APIError"
+    SUPERSEDED = "Superseded"
+    SPEC_CHANGED = "SpecChanged"
+    HELD = "Held"
+    MANUAL_ROLLBACK = "ManualRollback"
+    OVERLAPPING_SELECTOR = "OverlappingSelector"
+    DRIFT_CONFLICT = "DriftConflict"
+    WORKLOAD_PAUSED = "WorkloadPaused"
 
 
 def format_time(when: datetime.datetime) -> str:
@@ -180,47 +189,57 @@ def set_condition(conditions: Sequence[Condition], new: Condition) -> tuple[Cond
     return tuple(new if c.type == new.type else c for c in conditions)
 
 
-def quarantine(failed_versions: Sequence[str], version: str) -> tuple[str, ...]:
-    kept = [v for v in failed_versions if v != version]
-    return tuple([*kept, version][-MAX_FAILED_VERSIONS:])
+def quarantine(failed_versions: Sequence[str], *versions: str) -> tuple[str, ...]:
+    """Append versions (a version and its digest: the same image under another tag stays out), oldest dropped."""
+    added = [v for v in dict.fromkeys(versions) if v]
+    kept = [v for v in failed_versions if v not in added]
+    return tuple([*kept, *added][-MAX_FAILED_VERSIONS:])
 
 
 @dataclasses.dataclass(frozen=True)
 class RolloutState:
     """The in-flight rollout, persisted in status.rollout after every step so that a restarted controller resumes it.
 
-    `step` counts finished steps inside the phase (e.g. workloads done); `patched` lists the "Kind/name" workloads this
-    rollout already set the image on; `outcome`/`reason` carry the result into the Recording phase.
+    `image` is the reference being rolled out, fixed when the rollout starts (every step sends it to any selected
+    workload that does not run it yet: late joiners, hand edits). `source` is the `imageRepo:tag` and `container` the
+    container name the rollout started from: a spec edit of either ends the rollout (Superseded) and the next step
+    starts over from the new spec. `paused_at` marks when a selected Deployment was found paused (the timeout clock
+    stops meanwhile); `pods_deleted` that the rollback already deleted the StatefulSet pods stuck on the failed
+    revision. `outcome`/`reason`/`message` carry the result into the Recording phase.
     """
 
     version: str
     phase: Phase
     digest: str = ""
-    step: int = 0
-    attempt: int = 0
+    image: str = ""
+    source: str = ""
+    container: str = ""
     started_at: str = ""
     phase_started_at: str = ""
     previous_version: str = ""
-    patched: tuple[str, ...] = ()
+    paused_at: str = ""
+    pods_deleted: bool = False
     outcome: Outcome | None = None
     reason: str = ""
     message: str = ""
 
     def advance(self, phase: Phase, *, now: datetime.datetime) -> RolloutState:
-        """The same rollout in `phase`, at its first step."""
-        return dataclasses.replace(self, phase=phase, step=0, phase_started_at=format_time(now))
+        """The same rollout in `phase`, from now."""
+        return dataclasses.replace(self, phase=phase, phase_started_at=format_time(now))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "digest": self.digest,
+            "image": self.image,
+            "source": self.source,
+            "container": self.container,
             "phase": str(self.phase),
-            "step": self.step,
-            "attempt": self.attempt,
             "startedAt": self.started_at or None,
             "phaseStartedAt": self.phase_started_at or None,
             "previousVersion": self.previous_version,
-            "patched": list(self.patched),
+            "pausedAt": self.paused_at or None,
+            "podsDeleted": self.pods_deleted,
             "outcome": None if self.outcome is None else str(self.outcome),
             "reason": self.reason,
             "message": self.message,
@@ -234,21 +253,40 @@ class RolloutState:
         phase = _enum(Phase, raw.get("phase"))
         if phase is None:
             return None
-        patched = raw.get("patched")
         return cls(
             version=_str(raw, "version"),
             phase=phase,
             digest=_str(raw, "digest"),
-            step=_int(raw, "step"),
-            attempt=_int(raw, "attempt"),
+            image=_str(raw, "image"),
+            source=_str(raw, "source"),
+            container=_str(raw, "container"),
             started_at=_str(raw, "startedAt"),
             phase_started_at=_str(raw, "phaseStartedAt"),
             previous_version=_str(raw, "previousVersion"),
-            patched=tuple(p for p in patched if isinstance(p, str)) if isinstance(patched, list) else (),
+            paused_at=_str(raw, "pausedAt"),
+            pods_deleted=raw.get("podsDeleted") is True,
             outcome=_enum(Outcome, raw.get("outcome")),
             reason=_str(raw, "reason"),
             message=_str(raw, "message"),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class Drift:
+    """Drift corrections in the current window (status.drift): after too many, kcd stops fighting the other writer."""
+
+    corrections: int = 0
+    since: str = ""
+    stalled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"corrections": self.corrections, "since": self.since or None, "stalled": self.stalled}
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Drift:
+        if not isinstance(raw, Mapping):
+            return cls()
+        return cls(_int(raw, "corrections"), _str(raw, "since"), raw.get("stalled") is True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,7 +298,10 @@ class Status:
     observed_generation: int = 0
     conditions: tuple[Condition, ...] = ()
     failed_versions: tuple[str, ...] = ()
+    held_versions: tuple[str, ...] = ()
     rollout: RolloutState | None = None
+    drift: Drift = Drift()
+    last_rollback: str = ""  # the kcd.io/rollback-requested-at value of the last manual rollback carried out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -271,7 +312,10 @@ class Status:
             "observedGeneration": self.observed_generation,
             "conditions": [c.to_dict() for c in self.conditions],
             "failedVersions": list(self.failed_versions),
+            "heldVersions": list(self.held_versions),
             "rollout": None if self.rollout is None else self.rollout.to_dict(),
+            "drift": self.drift.to_dict(),
+            "lastRollback": self.last_rollback or None,
         }
 
     @classmethod
@@ -280,6 +324,7 @@ class Status:
             return cls()
         conditions = raw.get("conditions") if isinstance(raw.get("conditions"), list) else []
         failed = raw.get("failedVersions") if isinstance(raw.get("failedVersions"), list) else []
+        held = raw.get("heldVersions") if isinstance(raw.get("heldVersions"), list) else []
         return cls(
             curr_version=_str(raw, "currVersion"),
             curr_status=_enum(CurrStatus, raw.get("currStatus")),
@@ -288,5 +333,8 @@ class Status:
             observed_generation=_int(raw, "observedGeneration"),
             conditions=tuple(c for c in map(Condition.from_dict, conditions or []) if c is not None),
             failed_versions=tuple(v for v in failed or [] if isinstance(v, str)),
+            held_versions=tuple(v for v in held or [] if isinstance(v, str)),
             rollout=RolloutState.from_dict(raw.get("rollout")),
+            drift=Drift.from_dict(raw.get("drift")),
+            last_rollback=_str(raw, "lastRollback"),
         )

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import logging
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ class Settings:
 class Spec:
     repo: str
     tag: str
-    pattern: re.Pattern[str]
+    pattern: images.Pattern
     interval: float
 
     @classmethod

@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import kopf
 
+from kcd import kinds
 from kcd.controller.loops import Loops
 from kcd.engine.workload import matches
 from kcd.kube.api import Kube
@@ -29,12 +30,6 @@ from kcd.settings import Settings
 
 log = logging.getLogger("kcd.controller")
 KOPF_CONNECTIONS = 8  # watch streams hold one each (five resources); kopf makes few other calls (finalizer removal)
-WORKLOAD_RESOURCES = (
-    ("apps", "v1", "deployments"),
-    ("apps", "v1", "statefulsets"),
-    ("apps", "v1", "daemonsets"),
-    ("batch", "v1", "cronjobs"),
-)
 
 
 def _connection(kube: Kube) -> kopf.ConnectionInfo:
@@ -124,8 +119,10 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
             if matches(dict(labels), selector):
                 loops.wake((namespace or "", kcd_name))
 
-    for group, version, plural in WORKLOAD_RESOURCES:
-        kopf.on.event(group, version, plural, registry=registry, id=f"wake-{plural}")(workload_event)
+    for kind in kinds.WORKLOAD_KINDS:
+        kopf.on.event(kind.group, kind.version, kind.plural, registry=registry, id=f"wake-{kind.plural}")(
+            workload_event
+        )
 
     @kopf.on.cleanup(registry=registry)
     async def shutdown(**_: Any) -> None:

@@ -197,10 +197,7 @@ def _step(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datet
     want = _desired(kcd, rollout.version)
     if rollout.phase is Phase.PATCHING:
         patches = simple.pending_patches(targets, want)
-        nxt = dataclasses.replace(
-            rollout.advance(Phase.WAITING, now=now),
-            patched=tuple(sorted({*rollout.patched, *(t.key for t, _ in patches)})),
-        )
+        nxt = rollout.advance(Phase.WAITING, now=now)
         message = f"set {want} on {', '.join(t.ref for t in targets)}"
         return Plan(
             patches=patches,

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 Body = dict[str, Any]
-KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from kcd import kinds
 from kcd.errors import ApiError, Conflict, Invalid, NotFound
 
 Body = dict[str, Any]
@@ -44,14 +45,10 @@ class Resource:
 
 
 KCDS = Resource("kcd.io", "v1", "kcds", "KCD")
-DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
-STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet")
-DAEMONSETS = Resource("apps", "v1", "daemonsets", "DaemonSet")
-CRONJOBS = Resource("batch", "v1", "cronjobs", "CronJob")
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
 EVENTS = Resource("", "v1", "events", "Event")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
-WORKLOADS = {r.kind: r for r in (DEPLOYMENTS, STATEFULSETS, DAEMONSETS, CRONJOBS)}
+WORKLOADS = {k.name: Resource(k.group, k.version, k.plural, k.name) for k in kinds.WORKLOAD_KINDS}
 
 
 def _error(err: ApiException) -> ApiError:

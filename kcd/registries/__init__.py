@@ -11,7 +11,6 @@ asked us to wait, so a caller can honour it instead of retrying blindly.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -59,7 +58,7 @@ class Registry(Protocol):
     def digest(self, tag: str) -> str:
         """The manifest (or index) digest ``tag`` points at: the cheap per-poll check."""
 
-    def version_tags(self, tag: str, digest: str, pattern: re.Pattern[str]) -> list[str]:
+    def version_tags(self, tag: str, digest: str, pattern: images.Pattern) -> list[str]:
         """Tags matching ``pattern`` in full on the image ``digest`` (which ``tag`` points at)."""
 
     def tags_of(self, version: str) -> list[str]:
@@ -117,7 +116,7 @@ def for_repo(
     )
 
 
-def resolve(registry: Registry, tag: str, pattern: re.Pattern[str], *, previous: Candidate | None = None) -> Candidate:
+def resolve(registry: Registry, tag: str, pattern: images.Pattern, *, previous: Candidate | None = None) -> Candidate:
     """The candidate for ``tag``. When the digest equals ``previous.digest`` nothing else is asked of the registry."""
     digest = registry.digest(tag)
     if previous is not None and previous.digest == digest:

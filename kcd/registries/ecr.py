@@ -9,7 +9,6 @@ throttled after that becomes ``RateLimited``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from kcd import images
 from kcd.registries import AuthError, NotFound, RateLimited, RegistryError, Transient, ecruri
 
 _THROTTLED = {"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "Throttling"}
@@ -82,7 +82,7 @@ class EcrRegistry:
     def digest(self, tag: str) -> str:
         return self._describe({"imageTag": tag})[0]
 
-    def version_tags(self, tag: str, digest: str, pattern: re.Pattern[str]) -> list[str]:
+    def version_tags(self, tag: str, digest: str, pattern: images.Pattern) -> list[str]:
         described = self._last if self._last and self._last[0] == digest else self._describe({"imageDigest": digest})
         return sorted(t for t in described[1] if t != tag and pattern.fullmatch(t))
 

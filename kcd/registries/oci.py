@@ -133,7 +133,7 @@ class OciRegistry:
             raise BadResponse(f"{self.repo}: malformed tag list")
         return tags
 
-    def version_tags(self, tag: str, digest: str, pattern: re.Pattern[str]) -> list[str]:
+    def version_tags(self, tag: str, digest: str, pattern: images.Pattern) -> list[str]:
         current = self.manifest(tag)[2]
         if current != digest:
             raise Transient(f"{self.repo}:{tag} moved while it was being resolved")

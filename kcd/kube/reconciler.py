@@ -28,9 +28,10 @@ log = logging.getLogger("kcd.kube.reconciler")
 
 @dataclasses.dataclass(frozen=True)
 class StepResult:
-    again: bool = False
-    in_flight: bool = False
-    gone: bool = False
+    again: bool = False  # step again at once
+    in_flight: bool = False  # a rollout waits on the cluster: poll soon
+    gone: bool = False  # the KCD no longer exists: end its loop
+    retry_after: float = 0.0  # > 0: the step failed (API error); retry after this long (exponential backoff)
 
 
 def _now() -> datetime.datetime:

@@ -25,10 +25,12 @@ from kcd import kinds
 from kcd.controller.loops import Loops
 from kcd.engine.workload import matches
 from kcd.kube.api import Kube
+from kcd.kube.cache import Cache
 from kcd.kube.reconciler import Reconciler
 from kcd.settings import Settings
 
 log = logging.getLogger("kcd.controller")
+BATCH_WINDOW_SECONDS = 0.01
 KOPF_CONNECTIONS = 8  # watch streams hold one each (five resources); kopf makes few other calls (finalizer removal)
 
 
@@ -68,6 +70,7 @@ def _login(kube: Kube) -> Callable[..., Any]:
 def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> kopf.OperatorRegistry:
     """Register every handler on a fresh registry (no import-time globals: tests run several controllers)."""
     registry = kopf.OperatorRegistry()
+    cache = reconciler.cache
     pool = ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="kcd-step")
     # Periodic re-checks (drift, missed events) of idle KCDs get their own small pool: with a thousand KCDs a resync
     # wave must never queue in front of a step that an event asked for (a new candidate, a workload's progress).
@@ -92,37 +95,52 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
         settings.networking.request_timeout = 60
         # The first list of a large cluster's Deployments arrives in pages, not as one response of every object.
         settings.watching.chunk_size = 500
+        # kopf waits this long after an event for more of the same object before calling the handlers (0.1 s by
+        # default): our handlers only update the cache and wake a loop, so batching buys nothing but latency.
+        settings.batching.batch_window = BATCH_WINDOW_SECONDS
 
     kopf.on.login(registry=registry)(_login(kube))
 
-    @kopf.index("kcd.io", "v1", "kcds", registry=registry, id="kcd_selectors")
-    async def kcd_selectors(
-        namespace: str | None, name: str, spec: kopf.Spec, **_: Any
-    ) -> dict[str | None, tuple[str, dict[str, str]]]:
-        selector = spec.get("selector") or {}
-        return {namespace: (name, {str(k): str(v) for k, v in dict(selector).items()})}
+    @kopf.on.startup(registry=registry)
+    async def prime(**_: Any) -> None:
+        # Before kopf's watches start: steps read the watched state only, so it must hold everything first.
+        await asyncio.to_thread(cache.prime, kube, settings.namespace)
 
     @kopf.on.event("kcd.io", "v1", "kcds", registry=registry)
-    async def kcd_event(namespace: str | None, name: str, meta: kopf.Meta, **kwargs: Any) -> None:
+    async def kcd_event(namespace: str | None, name: str, meta: kopf.Meta, body: kopf.Body, **kwargs: Any) -> None:
         key = (namespace or "", name)
         if kwargs["type"] == "DELETED":
+            cache.remove("KCD", key[0], name)
             loops.stop(key)
             return
+        cache.put(body, "KCD")
         loops.ensure(key)
         # Our own status write comes back as an event: stepping again for it would only re-read what we wrote.
         if not reconciler.own_write(key[0], name, meta.get("resourceVersion")):
             loops.wake(key)
 
-    async def workload_event(namespace: str | None, labels: kopf.Labels, **kwargs: Any) -> None:
-        index: kopf.Index[str | None, Any] = kwargs["kcd_selectors"]  # kopf passes indexes by their name
-        for kcd_name, selector in index.get(namespace, []):
-            if matches(dict(labels), selector):
-                loops.wake((namespace or "", kcd_name))
+    def workload_handler(kind: str) -> Callable[..., Any]:
+        async def workload_event(namespace: str | None, name: str, body: kopf.Body, **kwargs: Any) -> None:
+            ns = namespace or ""
+            before = cache.get(kind, ns, name)
+            if kwargs["type"] == "DELETED":
+                cache.remove(kind, ns, name)
+            else:
+                cache.put(body, kind)
+            # Wake the KCDs that select it now and those that selected it before a label change.
+            labels = [dict((body.get("metadata") or {}).get("labels") or {})]
+            if before is not None:
+                labels.append(dict(before["metadata"].get("labels") or {}))
+            for kcd in cache.kcds(ns):
+                selector = {str(k): str(v) for k, v in ((kcd.get("spec") or {}).get("selector") or {}).items()}
+                if any(matches(have, selector) for have in labels):
+                    loops.wake((ns, str(kcd["metadata"]["name"])))
+
+        return workload_event
 
     for kind in kinds.WORKLOAD_KINDS:
-        kopf.on.event(kind.group, kind.version, kind.plural, registry=registry, id=f"wake-{kind.plural}")(
-            workload_event
-        )
+        handler = kopf.on.event(kind.group, kind.version, kind.plural, registry=registry, id=f"wake-{kind.plural}")
+        handler(workload_handler(kind.name))
 
     @kopf.on.cleanup(registry=registry)
     async def shutdown(**_: Any) -> None:
@@ -161,7 +179,7 @@ def run(settings: Settings) -> int:
         if not won:
             server.shutdown()
             return 0
-    registry = build_registry(settings, kube, Reconciler(kube))
+    registry = build_registry(settings, kube, Reconciler(kube, Cache()))
     memtrim.start(stop)
 
     async def operate() -> None:

@@ -9,6 +9,11 @@ only its key, an asyncio.Event and its task.
 Each loop is a single task: sleeping is `asyncio.timeout` around the Event (no extra task per wait). Steps run on a
 thread pool (they make blocking API calls); periodic re-checks of idle KCDs go to a small pool of their own and are
 moved to the main pool when an event arrives for that KCD while it still queues.
+
+Backoff after a failed step is a plain sleep that events do not cut short: a persistent error (a 403, a bug) must not be
+retried on every workload event. The step after the backoff reads fresh state, so events that arrived meanwhile are
+answered by it. An API error brings its delay (StepResult.retry_after, computed by the reconciler); a crash waits
+settings.error_backoff_seconds, doubled on each consecutive crash up to MAX_CRASH_BACKOFF_SECONDS.
 """
 
 from __future__ import annotations
@@ -26,11 +31,21 @@ from kcd.settings import Settings
 log = logging.getLogger("kcd.controller.loops")
 Key = tuple[str, str]  # (namespace, name)
 Step = Callable[[str, str], StepResult]
+MAX_CRASH_BACKOFF_SECONDS = 300.0
 
 
 class Loops:
-    def __init__(self, step: Step, settings: Settings, pool: Executor, resync_pool: Executor) -> None:
+    def __init__(
+        self,
+        step: Step,
+        settings: Settings,
+        pool: Executor,
+        resync_pool: Executor,
+        *,
+        max_crash_backoff: float = MAX_CRASH_BACKOFF_SECONDS,
+    ) -> None:
         self.step, self.settings = step, settings
+        self.max_crash_backoff = max_crash_backoff
         self.pool, self.resync_pool = pool, resync_pool
         self.tasks: dict[Key, asyncio.Task[None]] = {}
         self.wakes: dict[Key, asyncio.Event] = {}
@@ -62,18 +77,23 @@ class Loops:
     async def _run(self, key: Key) -> None:
         wake = self.wakes[key]
         resync = False
+        crash_backoff = self.settings.error_backoff_seconds
         try:
             while True:
                 wake.clear()  # before the step: an event during the step must cause another step
                 result = await self._guarded(key, resync)
+                resync = False
                 if result is None:
-                    await self._sleep(wake, self.settings.error_backoff_seconds)
-                    resync = False
+                    await asyncio.sleep(crash_backoff)
+                    crash_backoff = min(crash_backoff * 2, self.max_crash_backoff)
                     continue
                 if result.gone:
                     return
+                if result.retry_after > 0:
+                    await asyncio.sleep(result.retry_after)
+                    continue
+                crash_backoff = self.settings.error_backoff_seconds  # a successful step (an API error is not one)
                 if result.again:
-                    resync = False
                     continue
                 # Jitter (±25 %): KCDs that started together must not all resync in the same second.
                 idle = self.settings.idle_resync_seconds * random.uniform(0.75, 1.25)  # noqa: S311 - not security

@@ -1,65 +1,81 @@
-"""How a rollout ends: a failure (rolled back when enabled) or the final recording of its outcome. Pure."""
+"""How a rollout ends: failed (rolled back when enabled), superseded, or recorded with its outcome. Pure.
+
+Shared by every strategy: whatever the phases before, the end is the Recording phase (config ConfigMap on success,
+one history record per selected workload, the final status), so both strategies record and quarantine alike.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
-from collections.abc import Sequence
 
-from kcd.engine.plan import Event, Plan, elapsed, persist, with_conditions
-from kcd.engine.view import Target
+from kcd.engine.plan import Action, AddHistory, Emit, Plan, SetConfig, WriteStatus, elapsed, persist, with_conditions
+from kcd.engine.view import View
 from kcd.history import Record
-from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, RolloutState, format_time, parse_time, quarantine
+from kcd.model import CurrStatus, Outcome, Phase, Reason, RolloutState, Status, format_time, parse_time, quarantine
 
 
-def fail(kcd: KCD, rollout: RolloutState, now: datetime.datetime, *, reason: str, message: str) -> Plan:
+def fail(view: View, rollout: RolloutState, *, reason: str, message: str) -> Plan:
     """A failed rollout: roll back when enabled and there is something to go back to, else record the failure."""
+    kcd, now = view.kcd, view.now
     back = rollout.previous_version
     failed = dataclasses.replace(rollout, outcome=Outcome.FAILED, reason=reason, message=message)
-    if kcd.spec.rollback.enabled and back and back != rollout.version:
+    # A version a person rolled back from is never the automatic rollback target.
+    if kcd.spec.rollback.enabled and back and back != rollout.version and not kcd.is_held(back):
         nxt, text = failed.advance(Phase.ROLLING_BACK, now=now), f"{message}; rolling back to {back}"
     else:
         nxt, text = failed.advance(Phase.RECORDING, now=now), message
     return Plan(
-        status=persist(kcd, nxt, now, reason=reason, message=text),
-        events=(Event(reason, text, warning=True),),
+        actions=(persist(kcd, nxt, now, reason=reason, message=text), Emit(reason, text, True, rollout.version)),
         again=True,
     )
 
 
-def finish(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datetime.datetime) -> Plan:
-    """Recording: config ConfigMap (on success), one history record per workload, then the final status."""
-    outcome = rollout.outcome or Outcome.SUCCESS
-    when = rollout.phase_started_at or format_time(now)
-    duration = round(elapsed(rollout.started_at, parse_time(when) or now), 3)
-    records = (
-        tuple(
+def records(view: View, rollout: RolloutState, outcome: Outcome, when: str) -> tuple[Action, ...]:
+    kcd = view.kcd
+    if not kcd.spec.history.enabled:
+        return ()
+    duration = round(elapsed(rollout.started_at, parse_time(when) or view.now), 3)
+    return tuple(
+        AddHistory(
             Record(
                 version=rollout.version,
                 digest=rollout.digest,
                 time=when,
                 kcd=kcd.name,
-                type=t.kind,
-                name=t.name,
+                type=w.kind,
+                name=w.name,
                 container=kcd.spec.container.name,
                 strategy=str(kcd.spec.strategy.kind),
                 outcome=outcome,
                 duration_seconds=duration,
                 reason=rollout.message,
             )
-            for t in targets
         )
-        if kcd.spec.history.enabled
-        else ()
+        for w in view.workloads
     )
-    success = outcome is Outcome.SUCCESS
-    if success:
-        reason, message = Reason.ROLLOUT_SUCCEEDED, f"{rollout.version} is live on {', '.join(t.ref for t in targets)}"
-    else:
-        reason = Reason.ROLLED_BACK if outcome is Outcome.ROLLED_BACK else Reason.ROLLOUT_FAILED
-        message = f"{rollout.version} failed: {rollout.message}" + (
-            f"; rolled back to {rollout.previous_version}" if outcome is Outcome.ROLLED_BACK else ""
+
+
+def _message(view: View, rollout: RolloutState, outcome: Outcome) -> tuple[str, str]:
+    if outcome is Outcome.SUCCESS:
+        applied = [w.ref for w in view.workloads if w.progress.applied_only]
+        note = f" (applied to the job template of {', '.join(applied)}; the next job runs it)" if applied else ""
+        refs = ", ".join(w.ref for w in view.workloads)
+        return Reason.ROLLOUT_SUCCEEDED, f"{rollout.version} is live on {refs}{note}"
+    if outcome is Outcome.ROLLED_BACK:
+        return (
+            Reason.ROLLED_BACK,
+            f"{rollout.version} failed: {rollout.message}; rolled back to {rollout.previous_version}",
         )
+    return Reason.ROLLOUT_FAILED, f"{rollout.version} failed: {rollout.message}"
+
+
+def finish(view: View, rollout: RolloutState) -> Plan:
+    """Recording: config ConfigMap (on success), one history record per workload, then the final status."""
+    kcd, now = view.kcd, view.now
+    outcome = rollout.outcome or Outcome.SUCCESS
+    when = rollout.phase_started_at or format_time(now)
+    reason, message = _message(view, rollout, outcome)
+    success = outcome is Outcome.SUCCESS
     status = dataclasses.replace(
         kcd.status,
         curr_version=rollout.version,
@@ -68,15 +84,51 @@ def finish(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: date
         success_version=rollout.version if success else kcd.status.success_version,
         failed_versions=kcd.status.failed_versions
         if success
-        else quarantine(kcd.status.failed_versions, rollout.version),
+        else quarantine(kcd.status.failed_versions, rollout.version, rollout.digest),
         rollout=None,
     )
     status = with_conditions(
         status, kcd.generation, now, ready=success, reason=reason, message=message, reconciling=False
     )
-    return Plan(
-        config_version=rollout.version if success else None,
-        history=records,
-        status=status,
-        events=(Event(reason, message, warning=not success),),
-    )
+    config = kcd.spec.config
+    actions: list[Action] = [SetConfig(config.name, config.key, rollout.version)] if success and config else []
+    actions += [
+        *records(view, rollout, outcome, when),
+        WriteStatus(status),
+        Emit(reason, message, not success, rollout.version),
+    ]
+    return Plan(actions=tuple(actions))
+
+
+def supersede(
+    view: View,
+    rollout: RolloutState,
+    *,
+    reason: str,
+    message: str,
+    status: Status | None = None,
+    nxt: RolloutState | None = None,
+) -> Plan:
+    """End `rollout` without blaming its version (not quarantined): a newer candidate, a spec edit or a manual
+    rollback took over. With `nxt` the next rollout starts in the same status write; without, the KCD is idle again
+    (the live version stays what it was)."""
+    kcd, now = view.kcd, view.now
+    ended = dataclasses.replace(rollout, message=message)
+    base = dataclasses.replace(status or kcd.status, rollout=nxt)
+    if nxt is None:
+        live = base.success_version
+        base = dataclasses.replace(
+            base, curr_version=live, curr_status=CurrStatus.SUCCESS if live else None, curr_status_time=format_time(now)
+        )
+        written = with_conditions(
+            base, kcd.generation, now, ready=bool(live), reason=reason, message=message, reconciling=False
+        )
+    else:
+        base = dataclasses.replace(
+            base, curr_version=nxt.version, curr_status=CurrStatus.PROGRESSING, curr_status_time=format_time(now)
+        )
+        written = with_conditions(
+            base, kcd.generation, now, ready=False, reason=reason, message=message, reconciling=True
+        )
+    actions = (*records(view, ended, Outcome.SUPERSEDED, format_time(now)), WriteStatus(written))
+    return Plan(actions=(*actions, Emit(reason, message, False, rollout.version)), again=True)

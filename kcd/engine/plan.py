@@ -1,11 +1,23 @@
-"""A reconcile step's result (Plan) and the status helpers every phase of a rollout uses. Pure."""
+"""A Plan: what one reconcile step does, as a list of typed actions, and the status helpers every phase uses. Pure.
+
+The executor (kcd.kube.reconciler) carries the actions out in this order, whatever order a strategy listed them in:
+
+  1. workload changes   SetImage, DeleteStuckPods        (idempotent: sent only where the watched state differs)
+  2. SetConfig          spec.config ConfigMap data[key] = live version
+  3. AddHistory         one record per workload (a repeat of the newest record is ignored)
+  4. WriteStatus        conditional on the KCD's resourceVersion; at most one, always after the others
+  5. Emit               Events (and the transition log lines)
+
+The status write comes after everything it records, so a controller killed anywhere resumes from the last written
+phase and repeats only idempotent work (the resume guarantee).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+from collections.abc import Mapping
 
-from kcd.engine.view import Target
 from kcd.history import Record
 from kcd.model import (
     KCD,
@@ -21,23 +33,94 @@ from kcd.model import (
 
 
 @dataclasses.dataclass(frozen=True)
-class Event:
+class SetImage:
+    kind: str
+    name: str
+    container: str
+    image: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind.lower()}/{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class DeleteStuckPods:
+    """Delete the not-ready pods of a StatefulSet that are not on its update revision (OrderedReady never replaces a
+    broken pod by itself, so a rollback would wait forever)."""
+
+    kind: str
+    name: str
+    selector: Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class SetConfig:
+    name: str
+    key: str
+    value: str
+
+
+@dataclasses.dataclass(frozen=True)
+class AddHistory:
+    record: Record
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteStatus:
+    status: Status
+
+
+@dataclasses.dataclass(frozen=True)
+class Emit:
     reason: str
     message: str
     warning: bool = False
+    version: str = ""  # the version the event is about (log lines carry it)
+
+
+Action = SetImage | DeleteStuckPods | SetConfig | AddHistory | WriteStatus | Emit
+ORDER: tuple[type, ...] = (SetImage, DeleteStuckPods, SetConfig, AddHistory, WriteStatus, Emit)
 
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """What one step does, in order: patch images, set the config ConfigMap, add history, write status, post events."""
-
-    patches: tuple[tuple[Target, str], ...] = ()
-    config_version: str | None = None
-    history: tuple[Record, ...] = ()
-    status: Status | None = None
-    events: tuple[Event, ...] = ()
+    actions: tuple[Action, ...] = ()
     again: bool = False  # run the next step at once
     in_flight: bool = False  # a rollout is waiting on the cluster: poll soon
+
+    def ordered(self) -> tuple[Action, ...]:
+        """The actions in execution order (stable within a kind)."""
+        return tuple(sorted(self.actions, key=lambda a: ORDER.index(type(a))))
+
+    def of(self, kind: type[Action]) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if isinstance(a, kind))
+
+    @property
+    def status(self) -> Status | None:
+        writes = [a.status for a in self.actions if isinstance(a, WriteStatus)]
+        return writes[-1] if writes else None
+
+    @property
+    def images(self) -> tuple[SetImage, ...]:
+        return tuple(a for a in self.actions if isinstance(a, SetImage))
+
+    @property
+    def events(self) -> tuple[Emit, ...]:
+        return tuple(a for a in self.actions if isinstance(a, Emit))
+
+
+STALLED_REASONS = frozenset(
+    {
+        Reason.INVALID_SPEC,
+        Reason.WORKLOAD_NOT_FOUND,
+        Reason.CONTAINER_NOT_FOUND,
+        Reason.INVALID_CANDIDATE,
+        Reason.OVERLAPPING_SELECTOR,
+        Reason.DRIFT_CONFLICT,
+        Reason.API_ERROR,
+    }
+)
 
 
 def with_conditions(
@@ -50,36 +133,29 @@ def with_conditions(
     message: str,
     reconciling: bool,
 ) -> Status:
-    conditions = set_condition(
-        status.conditions, condition(ConditionType.READY, ready, reason, message, generation=generation, now=now)
-    )
-    conditions = set_condition(
-        conditions,
-        condition(
-            ConditionType.RECONCILING,
-            reconciling,
-            reason,
-            message if reconciling else "",
-            generation=generation,
-            now=now,
-        ),
-    )
-    stalled = reason in (
-        Reason.INVALID_SPEC,
-        Reason.WORKLOAD_NOT_FOUND,
-        Reason.CONTAINER_NOT_FOUND,
-        Reason.INVALID_CANDIDATE,
-    )
-    conditions = set_condition(
-        conditions,
-        condition(ConditionType.STALLED, stalled, reason, message if stalled else "", generation=generation, now=now),
-    )
-    return dataclasses.replace(status, conditions=conditions, observed_generation=generation)
+    def cond(kind: ConditionType, ok: bool | None, text: str) -> Status:
+        return dataclasses.replace(
+            status,
+            conditions=set_condition(
+                status.conditions, condition(kind, ok, reason, text, generation=generation, now=now)
+            ),
+        )
+
+    status = cond(ConditionType.READY, ready, message)
+    status = cond(ConditionType.RECONCILING, reconciling, message if reconciling else "")
+    stalled = reason in STALLED_REASONS
+    status = cond(ConditionType.STALLED, stalled, message if stalled else "")
+    return dataclasses.replace(status, observed_generation=generation)
 
 
-def persist(kcd: KCD, rollout: RolloutState, now: datetime.datetime, *, reason: str, message: str) -> Status:
-    status = dataclasses.replace(kcd.status, rollout=rollout)
-    return with_conditions(status, kcd.generation, now, ready=False, reason=reason, message=message, reconciling=True)
+def persist(
+    kcd: KCD, rollout: RolloutState, now: datetime.datetime, *, reason: str, message: str, status: Status | None = None
+) -> WriteStatus:
+    """The in-flight rollout written with Reconciling=True (Ready=False while it runs)."""
+    new = dataclasses.replace(status or kcd.status, rollout=rollout)
+    return WriteStatus(
+        with_conditions(new, kcd.generation, now, ready=False, reason=reason, message=message, reconciling=True)
+    )
 
 
 def elapsed(since: str, now: datetime.datetime) -> float:
@@ -87,11 +163,26 @@ def elapsed(since: str, now: datetime.datetime) -> float:
     return (now - start).total_seconds() if start else 0.0
 
 
-def report(status: Status, generation: int, now: datetime.datetime, *, ready: bool, reason: str, message: str) -> Plan:
+def report(
+    status: Status,
+    generation: int,
+    now: datetime.datetime,
+    *,
+    ready: bool,
+    reason: str,
+    message: str,
+    version: str = "",
+    extra: tuple[Action, ...] = (),
+    warning: bool | None = None,
+) -> Plan:
     """A steady state (no rollout in flight): conditions written only when they change, and an Event only when
     Ready's reason or message changes, so an unchanged problem is not re-announced on every reconcile."""
     ready_cond = find_condition(status.conditions, ConditionType.READY)
     new = with_conditions(status, generation, now, ready=ready, reason=reason, message=message, reconciling=False)
     changed = ready_cond is None or ready_cond.reason != reason or ready_cond.message != message
-    events = (Event(reason, message, warning=not ready),) if changed else ()
-    return Plan(status=None if new == status else new, events=events)
+    actions: list[Action] = list(extra)
+    if new != status:
+        actions.append(WriteStatus(new))
+    if changed:
+        actions.append(Emit(reason, message, warning=not ready if warning is None else warning, version=version))
+    return Plan(actions=tuple(actions))

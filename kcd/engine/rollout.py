@@ -1,237 +1,298 @@
-"""One reconcile step of a KCD, decided purely: what to patch, record and write, given the KCD and its workloads.
+"""One reconcile step of a KCD, decided purely from a View: `decide(view) -> Plan`.
 
-The rollout is a small state machine persisted in status.rollout (kcd.model.RolloutState):
+The rollout is a state machine persisted in status.rollout (kcd.model.RolloutState). The engine owns its start and
+its end; the strategy (kcd.engine.strategies) owns the phases in between:
 
-  idle --candidate--> Patching --> Waiting --done--> Recording(Success) --> idle (Success)
-                                      |fail/timeout
-                                      +--rollback.enabled--> RollingBack --> Recording(RolledBack) --> idle (Failed)
-                                      +--otherwise-------------------------> Recording(Failed)     --> idle (Failed)
+  idle --candidate / manual rollback--> <strategy phases> --done/failed--> Recording --> idle (Success | Failed)
 
-Each step is idempotent given the persisted state, so a controller killed anywhere resumes without repeating work:
-patches are only sent to workloads whose image differs, history records derive every field from the persisted state
-(kcd.history.add ignores a repeat), and the status write that ends a phase comes last. The reconciler executes a Plan.
+An in-flight rollout is always driven to an end, whatever happened to its selection: it is looked at before any
+steady-state report, it times out after timeoutSeconds (the clock stops while a Deployment is paused), and losing
+its workloads or container fails it (rolled back where possible). It is superseded (recorded as such, not
+quarantined) by a newer candidate of the KCD's own source, by an edit of imageRepo, tag or container.name (the next
+step starts over from the new spec) and by a manual rollback. Each step is idempotent given the persisted state, so a
+controller killed anywhere resumes without repeating work; the status write that ends a phase comes last.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
-from collections.abc import Sequence
 
 from kcd import images
-from kcd.engine.outcome import fail, finish
-from kcd.engine.plan import Event, Plan, elapsed, persist, report, with_conditions
-from kcd.engine.strategies import simple
-from kcd.engine.view import Candidate, Target, newest_candidate
+from kcd.engine import candidates, drift
+from kcd.engine.outcome import fail, finish, supersede
+from kcd.engine.plan import Emit, Plan, WriteStatus, elapsed, persist, report, with_conditions
+from kcd.engine.strategies import Strategy, for_spec
+from kcd.engine.view import Candidate, View
 from kcd.model import (
-    KCD,
     PAUSED,
+    ROLLBACK_BY,
+    ROLLBACK_REQUESTED_AT,
+    ROLLBACK_TO,
     CurrStatus,
     Outcome,
     Phase,
     Reason,
     RolloutState,
-    StrategyKind,
+    Status,
     format_time,
 )
 
-__all__ = ["Event", "Plan", "decide"]
+__all__ = ["Plan", "decide"]
 
 
-def _desired(kcd: KCD, version: str) -> str:
-    return images.image_for(kcd.spec.image_repo, version)
+def _report(view: View, *, ready: bool, reason: str, message: str) -> Plan:
+    kcd = view.kcd
+    return report(kcd.status, kcd.generation, view.now, ready=ready, reason=reason, message=message)
 
 
-def _valid_candidate(kcd: KCD, cand: Candidate) -> bool:
-    if images.is_digest(cand.version):
-        return True
-    try:
-        return images.is_version(images.compile_syntax(kcd.spec.version_syntax), cand.version)
-    except images.InvalidVersionSyntax:
-        return False
+def decide(view: View) -> Plan:
+    """The next step for the KCD in `view`."""
+    kcd = view.kcd
+    strategy = for_spec(kcd.spec)
+    rollout = kcd.status.rollout
+    if rollout is not None:
+        return _in_flight(view, rollout, strategy)
+    problem = _steady_problem(view, strategy)
+    if problem is not None:
+        return problem
+    if _rollback_requested(view):
+        return _manual_rollback(view)
+    return _idle(view)
 
 
-def _report(kcd: KCD, now: datetime.datetime, *, ready: bool, reason: str, message: str) -> Plan:
-    return report(kcd.status, kcd.generation, now, ready=ready, reason=reason, message=message)
-
-
-def _unsupported(kcd: KCD) -> str:
-    """Spec features the CRD accepts but this controller cannot honour yet: refusing beats deploying without them."""
-    if kcd.spec.strategy.kind is StrategyKind.SERVICE_BLUE_GREEN:
-        return "strategy.kind ServiceBlueGreen"
-    if kcd.spec.container.verify or kcd.spec.strategy.verify:
-        return "verification (container.verify / strategy.verify)"
-    return ""
-
-
-def decide(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
-    """The next step for `kcd` whose selector matched `targets`."""
-    if not targets:
-        return _report(
-            kcd,
-            now,
-            ready=False,
-            reason=Reason.WORKLOAD_NOT_FOUND,
-            message=f"no Deployment, StatefulSet, DaemonSet or CronJob in {kcd.namespace} has "
-            f"labels {dict(kcd.spec.selector)}",
+def _steady_problem(view: View, strategy: Strategy | None) -> Plan | None:
+    kcd = view.kcd
+    if view.overlaps:
+        others = ", ".join(sorted(view.overlaps))
+        message = (
+            f"a selected workload is also selected by the older KCD {others}; "
+            "change spec.selector so that each workload has one KCD"
         )
-    unsupported = _unsupported(kcd)
-    if unsupported:
+        return _report(view, ready=False, reason=Reason.OVERLAPPING_SELECTOR, message=message)
+    if strategy is None or kcd.spec.container.verify or kcd.spec.strategy.verify:
+        what = (
+            f"strategy.kind {kcd.spec.strategy.kind}"
+            if strategy is None
+            else "verification (container.verify / strategy.verify)"
+        )
         return _report(
-            kcd,
-            now,
+            view,
             ready=False,
             reason=Reason.INVALID_SPEC,
-            message=f"{unsupported} is not implemented by this controller yet; nothing is deployed",
+            message=f"{what} is not implemented by this controller yet; nothing is deployed",
         )
-    missing = [t.ref for t in targets if t.image is None]
-    if missing:
+    if not view.workloads:
+        message = (
+            f"no Deployment, StatefulSet, DaemonSet or CronJob in {kcd.namespace} has labels {dict(kcd.spec.selector)}"
+        )
+        return _report(view, ready=False, reason=Reason.WORKLOAD_NOT_FOUND, message=message)
+    if view.missing_container:
+        refs = ", ".join(w.ref for w in view.missing_container)
         return _report(
-            kcd,
-            now,
+            view,
             ready=False,
             reason=Reason.CONTAINER_NOT_FOUND,
-            message=f"container {kcd.spec.container.name!r} not found in {', '.join(missing)}",
+            message=f"container {kcd.spec.container.name!r} not found in {refs}",
         )
-    rollout = kcd.status.rollout
-    if rollout is None:
-        return _idle(kcd, targets, now)
-    return _step(kcd, rollout, targets, now)
+    return None
 
 
-def _idle(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
-    status = kcd.status
-    cand = newest_candidate(targets)
-    if cand is not None and cand.version != status.success_version:
-        if not _valid_candidate(kcd, cand):
-            return _report(
-                kcd,
-                now,
-                ready=status.curr_status == CurrStatus.SUCCESS,
-                reason=Reason.INVALID_CANDIDATE,
-                message=f"candidate version {cand.version[:80]!r} matches neither versionSyntax "
-                f"{kcd.spec.version_syntax!r} nor a digest; nothing deployed",
-            )
-        if kcd.is_quarantined(cand.version):
-            drift = _drift(kcd, targets, now)
-            if drift.patches:
-                return drift
-            return _report(
-                kcd,
-                now,
-                ready=False,
-                reason=Reason.QUARANTINED,
-                message=f"version {cand.version} failed before and is not deployed again "
-                f"automatically; `kcd rollout clear {kcd.name}` allows it",
-            )
-        if kcd.annotations.get(PAUSED) == "true":
-            return _report(
-                kcd,
-                now,
-                ready=status.curr_status == CurrStatus.SUCCESS,
-                reason=Reason.PAUSED,
-                message=f"rollouts are paused; candidate {cand.version} waits",
-            )
-        return _start(kcd, cand, now)
-    return _drift(kcd, targets, now)
-
-
-def _start(kcd: KCD, cand: Candidate, now: datetime.datetime) -> Plan:
-    stamp = format_time(now)
-    rollout = RolloutState(
-        version=cand.version,
-        phase=Phase.PATCHING,
-        digest=cand.digest,
+def _new_rollout(view: View, version: str, digest: str, *, reason: str = "", message: str = "") -> RolloutState:
+    kcd, stamp = view.kcd, format_time(view.now)
+    strategy = for_spec(kcd.spec)
+    return RolloutState(
+        version=version,
+        phase=strategy.first_phase if strategy else Phase.PATCHING,
+        digest=digest,
+        image=images.image_for(kcd.spec.image_repo, version),
+        source=kcd.source,
+        container=kcd.spec.container.name,
         started_at=stamp,
         phase_started_at=stamp,
         previous_version=kcd.status.success_version,
+        reason=reason,
+        message=message,
     )
-    message = f"rolling out {cand.version} (was {kcd.status.success_version or 'none'})"
-    status = dataclasses.replace(
-        kcd.status,
-        curr_version=cand.version,
+
+
+def _start(
+    view: View, rollout: RolloutState, *, status: Status | None = None, reason: str = Reason.ROLLOUT_STARTED
+) -> Plan:
+    kcd = view.kcd
+    message = rollout.message or f"rolling out {rollout.version} (was {kcd.status.success_version or 'none'})"
+    base = dataclasses.replace(
+        status or kcd.status,
+        curr_version=rollout.version,
         curr_status=CurrStatus.PROGRESSING,
-        curr_status_time=stamp,
+        curr_status_time=rollout.started_at,
         rollout=rollout,
     )
-    status = with_conditions(
-        status, kcd.generation, now, ready=False, reason=Reason.ROLLOUT_STARTED, message=message, reconciling=True
+    written = with_conditions(
+        base, kcd.generation, view.now, ready=False, reason=reason, message=message, reconciling=True
     )
-    return Plan(status=status, events=(Event(Reason.ROLLOUT_STARTED, message),), again=True)
+    return Plan(actions=(WriteStatus(written), Emit(reason, message, False, rollout.version)), again=True)
 
 
-def _drift(kcd: KCD, targets: Sequence[Target], now: datetime.datetime) -> Plan:
-    """Idle and live: re-apply the live version where someone changed the image by hand."""
-    live = kcd.status.success_version
-    if not live or kcd.status.curr_status != CurrStatus.SUCCESS:
-        if kcd.status.curr_status == CurrStatus.FAILED:
-            return _report(
-                kcd,
-                now,
-                ready=False,
-                reason=Reason.ROLLOUT_FAILED,
-                message=f"rollout of {kcd.status.curr_version} failed; live: {live or 'none'}",
-            )
-        return _report(kcd, now, ready=True, reason=Reason.UP_TO_DATE, message="waiting for a candidate")
-    want = _desired(kcd, live)
-    drifted = [t for t in targets if t.image != want]
-    if not drifted:
-        return _report(kcd, now, ready=True, reason=Reason.UP_TO_DATE, message=f"{live} is live")
-    message = f"re-applied {live} to {', '.join(t.ref for t in drifted)} (image changed by hand)"
-    return Plan(patches=tuple((t, want) for t in drifted), events=(Event(Reason.DRIFT_CORRECTED, message),))
+def _blocked(view: View, cand: Candidate) -> Plan | None:
+    """A candidate that must not start a rollout: quarantined, held by a person, or rollouts paused."""
+    kcd = view.kcd
+    ready = kcd.status.curr_status == CurrStatus.SUCCESS
+    if kcd.is_quarantined(cand.version, cand.digest):
+        message = (
+            f"version {cand.version} failed before and is not deployed again automatically; "
+            f"`kcd rollout clear {kcd.name}` allows it"
+        )
+        return _report(view, ready=False, reason=Reason.QUARANTINED, message=message)
+    if kcd.is_held(cand.version, cand.digest):
+        message = (
+            f"version {cand.version} was rolled back by hand and is held; `kcd rollout clear {kcd.name}` allows it"
+        )
+        return _report(view, ready=ready, reason=Reason.HELD, message=message)
+    if kcd.annotations.get(PAUSED) == "true":
+        return _report(
+            view, ready=ready, reason=Reason.PAUSED, message=f"rollouts are paused; candidate {cand.version} waits"
+        )
+    return None
 
 
-def _step(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datetime.datetime) -> Plan:
+def _idle(view: View) -> Plan:
+    kcd = view.kcd
+    status = kcd.status
+    choice = candidates.choose(view)
+    if choice.problem:
+        return report(
+            status,
+            kcd.generation,
+            view.now,
+            ready=status.curr_status == CurrStatus.SUCCESS,
+            reason=Reason.INVALID_CANDIDATE,
+            message=f"{choice.problem}; nothing deployed",
+            warning=True,
+        )
+    cand = choice.candidate
+    # A candidate equal to the live version starts nothing, unless the last rollout failed: then the tag moved back
+    # to the live version and the workloads must leave the failed one (the original did this).
+    if cand is not None and (cand.version != status.success_version or status.curr_status == CurrStatus.FAILED):
+        blocked = _blocked(view, cand)
+        if blocked is None:
+            return _start(view, _new_rollout(view, cand.version, cand.digest))
+        if not drift.wanted(view):
+            return blocked
+    return drift.correct(view)
+
+
+def _rollback_requested(view: View) -> bool:
+    kcd = view.kcd
+    at = kcd.annotations.get(ROLLBACK_REQUESTED_AT, "")
+    return bool(at) and at != kcd.status.last_rollback and bool(kcd.annotations.get(ROLLBACK_TO))
+
+
+def _manual_rollback(view: View) -> Plan:
+    """`kcd rollout rollback`: hold what is rolled away from (it sticks), then roll out the target like any version."""
+    kcd = view.kcd
+    target, by = kcd.annotations[ROLLBACK_TO], kcd.annotations.get(ROLLBACK_BY, "someone")
+    handled = dataclasses.replace(kcd.status, last_rollback=kcd.annotations[ROLLBACK_REQUESTED_AT])
+    problem = (
+        candidates.reference_problem(kcd.spec.image_repo, target)
+        if images.is_tag(target) or images.is_digest(target)
+        else f"{target[:80]!r} is neither a tag nor a digest"
+    )
+    live, current = kcd.status.success_version, kcd.status.rollout
+    if problem or (target == live and current is None):
+        message = f"rollback to {target[:80]} requested by {by} not carried out: " + (
+            problem or "it is the live version"
+        )
+        return Plan(actions=(WriteStatus(handled), Emit(Reason.MANUAL_ROLLBACK, message, True, target)))
+    held = [
+        v for v in (live, current.version if current else "", current.digest if current else "") if v and v != target
+    ]
+    handled = dataclasses.replace(
+        handled,
+        held_versions=tuple(dict.fromkeys([*(v for v in handled.held_versions if v != target), *held]))[-100:],
+        failed_versions=tuple(v for v in handled.failed_versions if v != target),
+    )
+    message = f"manual rollback to {target} requested by {by}; holding {', '.join(held) or 'nothing'}"
+    nxt = _new_rollout(view, target, "", reason=Reason.MANUAL_ROLLBACK, message=message)
+    if current is not None:
+        return supersede(view, current, reason=Reason.MANUAL_ROLLBACK, message=message, status=handled, nxt=nxt)
+    return _start(view, nxt, status=handled, reason=Reason.MANUAL_ROLLBACK)
+
+
+def _superseded_by(view: View, rollout: RolloutState) -> Plan | None:
+    kcd = view.kcd
+    if _rollback_requested(view):
+        return _manual_rollback(view)
+    if rollout.source != kcd.source or rollout.container != kcd.spec.container.name:
+        message = (
+            f"rollout of {rollout.version} abandoned: the spec changed ({rollout.source} container "
+            f"{rollout.container!r} -> {kcd.source} container {kcd.spec.container.name!r}); starting over"
+        )
+        return supersede(view, rollout, reason=Reason.SPEC_CHANGED, message=message)
+    if rollout.phase not in (Phase.PATCHING, Phase.WAITING) or rollout.reason == Reason.MANUAL_ROLLBACK:
+        return None
+    cand = candidates.choose(view).candidate
+    if cand is None or cand.version in (rollout.version, kcd.status.success_version) or _blocked(view, cand):
+        return None
+    message = f"rollout of {rollout.version} superseded by the newer candidate {cand.version}"
+    return supersede(
+        view, rollout, reason=Reason.SUPERSEDED, message=message, nxt=_new_rollout(view, cand.version, cand.digest)
+    )
+
+
+def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> Plan:
     if rollout.phase is Phase.RECORDING:
-        return finish(kcd, rollout, targets, now)
-    if rollout.phase is Phase.ROLLING_BACK:
-        return _rolling_back(kcd, rollout, targets, now)
-    if elapsed(rollout.started_at, now) > kcd.spec.timeout_seconds:
+        return finish(view, rollout)
+    other = _superseded_by(view, rollout)
+    if other is not None:
+        return other
+    kcd = view.kcd
+    if strategy is None or rollout.phase not in strategy.phases:
         return fail(
-            kcd,
+            view,
             rollout,
-            now,
-            reason=Reason.ROLLOUT_TIMED_OUT,
-            message=f"not rolled out within timeoutSeconds={kcd.spec.timeout_seconds}",
+            reason=Reason.INVALID_SPEC,
+            message=f"phase {rollout.phase} cannot be run for strategy {kcd.spec.strategy.kind}",
         )
-    want = _desired(kcd, rollout.version)
-    if rollout.phase is Phase.PATCHING:
-        patches = simple.pending_patches(targets, want)
-        nxt = rollout.advance(Phase.WAITING, now=now)
-        message = f"set {want} on {', '.join(t.ref for t in targets)}"
-        return Plan(
-            patches=patches,
-            status=persist(kcd, nxt, now, reason=Reason.ROLLOUT_PROGRESSING, message=message),
-            again=True,
-        )
-    if rollout.phase is Phase.WAITING:
-        result = simple.verdict(targets, want)
-        if result.failed:
-            return fail(kcd, rollout, now, reason=Reason.ROLLOUT_FAILED, message=result.message)
-        if result.done:
-            nxt = dataclasses.replace(
-                rollout.advance(Phase.RECORDING, now=now), outcome=Outcome.SUCCESS, message=result.message
+    if rollout.phase is not Phase.ROLLING_BACK:
+        lost = _lost_selection(view)
+        if lost is not None:
+            return fail(view, rollout, reason=lost[0], message=lost[1])
+        if not rollout.paused_at and elapsed(rollout.started_at, view.now) > kcd.spec.timeout_seconds:
+            return fail(
+                view,
+                rollout,
+                reason=Reason.ROLLOUT_TIMED_OUT,
+                message=f"not rolled out within timeoutSeconds={kcd.spec.timeout_seconds}",
             )
-            return Plan(
-                status=persist(kcd, nxt, now, reason=Reason.ROLLOUT_PROGRESSING, message="recording"), again=True
-            )
-        return Plan(in_flight=True)
-    # Phases of strategies this step does not run (verification, blue-green): not reachable for Simple.
-    return fail(kcd, rollout, now, reason=Reason.ROLLOUT_FAILED, message=f"unsupported phase {rollout.phase}")
+    return strategy.step(
+        dataclasses.replace(view, workloads=tuple(w for w in view.workloads if w.image is not None)), rollout
+    )
 
 
-def _rolling_back(kcd: KCD, rollout: RolloutState, targets: Sequence[Target], now: datetime.datetime) -> Plan:
-    back = _desired(kcd, rollout.previous_version)
-    patches = simple.pending_patches(targets, back)
-    if patches:
-        return Plan(patches=patches, in_flight=True)
-    result = simple.verdict(targets, back)
-    timed_out = elapsed(rollout.phase_started_at, now) > kcd.spec.timeout_seconds
-    if result.done or result.failed or timed_out:
-        outcome = Outcome.ROLLED_BACK if result.done else Outcome.FAILED
-        note = "" if result.done else f"; rollback to {rollout.previous_version} did not finish: {result.message}"
-        nxt = dataclasses.replace(
-            rollout.advance(Phase.RECORDING, now=now), outcome=outcome, message=rollout.message + note
+def _lost_selection(view: View) -> tuple[str, str] | None:
+    kcd = view.kcd
+    if not view.workloads:
+        return (
+            Reason.WORKLOAD_NOT_FOUND,
+            f"no workload in {kcd.namespace} has labels {dict(kcd.spec.selector)} any more",
         )
-        return Plan(status=persist(kcd, nxt, now, reason=Reason.ROLLED_BACK, message="recording"), again=True)
-    return Plan(in_flight=True)
+    if view.missing_container:
+        refs = ", ".join(w.ref for w in view.missing_container)
+        return Reason.CONTAINER_NOT_FOUND, f"container {kcd.spec.container.name!r} is gone from {refs}"
+    return None
+
+
+def api_failed(view: View, message: str) -> Plan:
+    """A write of the last plan was refused for good (403, 422, an admission webhook's denial): retrying cannot help.
+    An in-flight rollout fails with the API's message (rolled back where possible); idle, the KCD reports it."""
+    rollout = view.kcd.status.rollout
+    if rollout is None or rollout.phase is Phase.RECORDING:
+        return _report(view, ready=False, reason=Reason.API_ERROR, message=message)
+    if rollout.phase is Phase.ROLLING_BACK:
+        ended = dataclasses.replace(
+            rollout.advance(Phase.RECORDING, now=view.now),
+            outcome=Outcome.FAILED,
+            message=f"{rollout.message}; rollback refused: {message}",
+        )
+        return Plan(actions=(persist(view.kcd, ended, view.now, reason=Reason.API_ERROR, message=message),), again=True)
+    return fail(view, rollout, reason=Reason.API_ERROR, message=message)

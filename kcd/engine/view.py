@@ -1,32 +1,46 @@
-"""Targets: the selected workloads reduced to what a rollout decision needs, and the candidate version they carry.
+"""The View: an immutable snapshot of everything one reconcile step may look at, built by the Kubernetes edge.
 
-Pure: built from raw workload bodies (dicts) as the API returns them.
+A step never reads the API server: the reconciler builds the View from the watched state it keeps (slim projections
+of the KCD and its workloads) and the engine decides on it alone. Pure: built from raw bodies (dicts).
+
+  View(kcd, workloads, now, overlaps)      overlaps: older KCDs that also select one of these workloads
+  Workload                                 one selected workload reduced to what a decision needs
+  Candidate                                what the workload's syncer reported (kcd.io/candidate-* annotations)
+  workload_from_body(body, container) -> Workload
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import dataclasses
+import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from kcd.engine.workload import Progress, container_image, progress
-from kcd.model import CANDIDATE_DIGEST, CANDIDATE_TIME, CANDIDATE_VERSION
+from kcd.engine import workload as wl
+from kcd.model import CANDIDATE_DIGEST, CANDIDATE_SOURCE, CANDIDATE_TIME, CANDIDATE_VERSION, KCD, parse_time
+
+MANAGERS_KEY = "kcdImageManagers"  # projection key: container name -> field managers owning its image (managedFields)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Candidate:
     version: str
     digest: str = ""
-    time: str = ""
+    time: datetime.datetime | None = None  # None: missing or unreadable kcd.io/candidate-time
+    source: str = ""  # "<imageRepo>:<tag>" the syncer resolved
+    workload: str = ""  # "deployment/web": whose annotation this is
 
 
-@dataclass(frozen=True)
-class Target:
+@dataclasses.dataclass(frozen=True)
+class Workload:
     kind: str
     name: str
     image: str | None  # None: the workload has no container of the KCD's name
-    progress: Progress
+    progress: wl.Progress
     candidate: Candidate | None = None
+    image_managers: tuple[str, ...] = ()  # who else wrote the container's image (from managedFields)
+    stuck_on_rollback: bool = False  # a StatefulSet that keeps a broken pod unless it is deleted
+    pod_selector: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -37,25 +51,43 @@ class Target:
         return f"{self.kind}/{self.name}"
 
 
-def from_body(body: dict[str, Any], container: str) -> Target:
-    meta = body.get("metadata") or {}
+@dataclasses.dataclass(frozen=True)
+class View:
+    kcd: KCD
+    workloads: tuple[Workload, ...]
+    now: datetime.datetime
+    overlaps: tuple[str, ...] = ()  # names of older KCDs selecting one of these workloads (this KCD must yield)
+
+    @property
+    def missing_container(self) -> tuple[Workload, ...]:
+        return tuple(w for w in self.workloads if w.image is None)
+
+
+def _candidate(meta: Mapping[str, Any]) -> Candidate | None:
     notes = meta.get("annotations") or {}
-    version = str(notes.get(CANDIDATE_VERSION) or "").strip()
-    cand = (
-        Candidate(version, str(notes.get(CANDIDATE_DIGEST) or ""), str(notes.get(CANDIDATE_TIME) or ""))
-        if version
-        else None
-    )
-    return Target(
-        kind=str(body.get("kind")),
-        name=str(meta.get("name")),
-        image=container_image(body, container),
-        progress=progress(body),
-        candidate=cand,
+    if CANDIDATE_VERSION not in notes:
+        return None
+    version = str(notes.get(CANDIDATE_VERSION) or "").strip()  # empty: reported as an invalid candidate
+    return Candidate(
+        version=version,
+        digest=str(notes.get(CANDIDATE_DIGEST) or "").strip(),
+        time=parse_time(str(notes.get(CANDIDATE_TIME) or "").strip()),
+        source=str(notes.get(CANDIDATE_SOURCE) or "").strip(),
     )
 
 
-def newest_candidate(targets: Sequence[Target]) -> Candidate | None:
-    """The candidate seen last (by its RFC 3339 time; ties by version, so the choice never depends on list order)."""
-    cands = [t.candidate for t in targets if t.candidate is not None]
-    return max(cands, key=lambda c: (c.time, c.version)) if cands else None
+def workload_from_body(body: Mapping[str, Any], container: str) -> Workload:
+    meta = body.get("metadata") or {}
+    kind, name = str(body.get("kind")), str(meta.get("name"))
+    cand = _candidate(meta)
+    managers = (body.get(MANAGERS_KEY) or {}).get(container) or ()
+    return Workload(
+        kind=kind,
+        name=name,
+        image=wl.container_image(dict(body), container),
+        progress=wl.progress(dict(body)),
+        candidate=dataclasses.replace(cand, workload=f"{kind.lower()}/{name}") if cand else None,
+        image_managers=tuple(str(m) for m in managers),
+        stuck_on_rollback=wl.stuck_on_rollback(dict(body)),
+        pod_selector=wl.pod_selector(dict(body)),
+    )

@@ -8,6 +8,7 @@ Watching is kopf's job, not this module's.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +23,7 @@ Body = dict[str, Any]
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+FIELD_MANAGER = "kcd"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Resource:
 KCDS = Resource("kcd.io", "v1", "kcds", "KCD")
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
 EVENTS = Resource("", "v1", "events", "Event")
+PODS = Resource("", "v1", "pods", "Pod")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 WORKLOADS = {k.name: Resource(k.group, k.version, k.plural, k.name) for k in kinds.WORKLOAD_KINDS}
 
@@ -111,7 +114,9 @@ class Kube:
     def get(self, res: Resource, namespace: str | None, name: str) -> Body:
         return self.request("GET", res.path(namespace, name))
 
-    def list(self, res: Resource, namespace: str | None = None, *, labels: dict[str, str] | None = None) -> list[Body]:
+    def list(
+        self, res: Resource, namespace: str | None = None, *, labels: Mapping[str, str] | None = None
+    ) -> list[Body]:
         query = {"labelSelector": ",".join(f"{k}={v}" for k, v in sorted(labels.items()))} if labels else None
         items: list[Body] = self.request("GET", res.path(namespace), query=query).get("items", [])
         for item in items:  # list items carry no kind/apiVersion; later code relies on them
@@ -134,7 +139,9 @@ class Kube:
         content_type: str = MERGE,
         sub: str | None = None,
     ) -> Body:
-        return self.request("PATCH", res.path(namespace, name, sub), body=patch, content_type=content_type)
+        # kcd's own field manager: managedFields then tell kcd's writes from another writer's (drift conflicts).
+        query = {"fieldManager": FIELD_MANAGER}
+        return self.request("PATCH", res.path(namespace, name, sub), body=patch, content_type=content_type, query=query)
 
     def patch_status(self, res: Resource, namespace: str, name: str, patch: Body) -> Body:
         return self.patch(res, namespace, name, patch, sub="status")

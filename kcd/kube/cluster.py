@@ -1,13 +1,14 @@
-"""Kubernetes-backed adapters for the pure modules: the history ConfigMaps, the config ConfigMap, workload listing."""
+"""Kubernetes-backed adapters for the pure modules: the history ConfigMaps, the config ConfigMap, workload writes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kcd import history
 from kcd.engine.workload import image_patch
 from kcd.errors import Conflict, NotFound
-from kcd.kube.api import CONFIGMAPS, STRATEGIC, WORKLOADS, Kube
+from kcd.kube.api import CONFIGMAPS, PODS, STRATEGIC, WORKLOADS, Kube
 
 
 class ConfigMapHistory:
@@ -68,13 +69,27 @@ def set_config(kube: Kube, namespace: str, name: str, key: str, value: str) -> b
     return True
 
 
-def list_workloads(kube: Kube, namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:
-    """Every Deployment, StatefulSet, DaemonSet and CronJob in the namespace whose own labels match."""
-    found: list[dict[str, Any]] = []
-    for res in WORKLOADS.values():
-        found.extend(kube.list(res, namespace, labels=selector))
-    return found
+def set_image(kube: Kube, namespace: str, kind: str, name: str, container: str, image: str) -> dict[str, Any]:
+    """Strategic merge patch of one container's image; the workload as the API server now has it."""
+    return kube.patch(WORKLOADS[kind], namespace, name, image_patch(kind, container, image), content_type=STRATEGIC)
 
 
-def set_image(kube: Kube, namespace: str, kind: str, name: str, container: str, image: str) -> None:
-    kube.patch(WORKLOADS[kind], namespace, name, image_patch(kind, container, image), content_type=STRATEGIC)
+def _ready(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def delete_stuck_pods(kube: Kube, namespace: str, selector: Mapping[str, str], update_revision: str) -> list[str]:
+    """Delete the not-ready pods of a StatefulSet that are not on `update_revision` (its rollback target): under
+    OrderedReady the StatefulSet controller never replaces a broken pod by itself. The names deleted."""
+    deleted = []
+    for pod in kube.list(PODS, namespace, labels=selector):
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        if labels.get("controller-revision-hash") != update_revision and not _ready(pod):
+            name = str(pod["metadata"]["name"])
+            try:
+                kube.delete(PODS, namespace, name)
+            except NotFound:
+                continue
+            deleted.append(name)
+    return deleted

@@ -1,19 +1,34 @@
-"""Kubernetes Events on the KCD for each rollout transition, and one structured JSON log line per transition."""
+"""Kubernetes Events on the KCD for each rollout transition, and one structured JSON log line per transition.
+
+Repeated Events are aggregated the way client-go's EventRecorder does it, on core/v1 `count` and `lastTimestamp` (the
+API these Events are posted with, and what `kubectl describe` shows as "x5 over 2m"; not events.k8s.io `series`): an
+Event with the same involved object, reason, type and message as one this process wrote within the last WINDOW_SECONDS
+is PATCHed instead of posted again, so a problem retried every few seconds stays one Event whose count grows. The window
+counts from the last write, so the count keeps growing while the problem lasts; a recurrence after a quiet window starts
+a new Event. The memory of written Events is an LRU of CAPACITY keys; a key it forgot, or an Event the API server
+expired meanwhile (404 on the PATCH), is simply posted anew.
+"""
 
 from __future__ import annotations
 
 import datetime
 import json
 import logging
+import threading
+import time
 import uuid
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kcd.errors import ApiError
+from kcd.errors import ApiError, NotFound
 from kcd.kube.api import EVENTS, Kube
 
 log = logging.getLogger("kcd.transitions")
 COMPONENT = "kcd-controller"
+WINDOW_SECONDS = 600.0  # client-go's aggregation interval
+CAPACITY = 4096  # client-go's cache size: a few hundred bytes a key
 
 
 class JsonFormatter(logging.Formatter):
@@ -70,15 +85,95 @@ class ObjectRef:
     uid: str = ""
 
 
-def emit(kube: Kube, kcd: Involved, *, reason: str, message: str, warning: bool = False, **fields: str) -> None:
-    """Post an Event on the KCD and log the transition. A failed post is logged, never raised: events are advisory."""
+@dataclass
+class _Written:
+    """The Event last written for one key. Its lock serialises the API calls for that key: two threads emitting the
+    same Event at once must not both post a new one."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    name: str = ""
+    count: int = 0
+    at: float = 0.0  # clock() of the last write
+
+
+_Key = tuple[str, str, str, str, str, str]  # namespace, name, uid, reason, type, message
+
+
+class Recorder:
+    """Posts Events, aggregating repeats (see the module docstring). Thread-safe; one per process is the default."""
+
+    def __init__(
+        self,
+        *,
+        window: float = WINDOW_SECONDS,
+        capacity: int = CAPACITY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.window, self.capacity, self.clock = window, capacity, clock
+        self._written: OrderedDict[_Key, _Written] = OrderedDict()
+        self._lock = threading.Lock()  # guards the OrderedDict only, never held during an API call
+
+    def post(self, kube: Kube, body: dict[str, Any]) -> None:
+        ref = body["involvedObject"]
+        key = (ref["namespace"], ref["name"], ref["uid"], body["reason"], body["type"], body["message"])
+        written = self._entry(key)
+        with written.lock:
+            now = self.clock()
+            if written.name and now - written.at < self.window and self._update(kube, body, written):
+                written.at = now
+                return
+            created = kube.create(EVENTS, ref["namespace"], body)
+            written.name, written.count, written.at = str(created["metadata"]["name"]), 1, now
+
+    def _entry(self, key: _Key) -> _Written:
+        with self._lock:
+            written = self._written.pop(key, None) or _Written()
+            self._written[key] = written  # most recently used last
+            if len(self._written) > self.capacity:
+                self._written.popitem(last=False)
+            return written
+
+    @staticmethod
+    def _update(kube: Kube, body: dict[str, Any], written: _Written) -> bool:
+        """Count one more occurrence on the Event written before; False if the API server expired it meanwhile."""
+        patch = {"count": written.count + 1, "lastTimestamp": body["lastTimestamp"]}
+        try:
+            kube.patch(EVENTS, body["involvedObject"]["namespace"], written.name, patch)
+        except NotFound:
+            return False
+        written.count += 1
+        return True
+
+
+RECORDER = Recorder()
+
+
+def emit(
+    kube: Kube,
+    kcd: Involved,
+    *,
+    reason: str,
+    message: str,
+    warning: bool = False,
+    recorder: Recorder | None = None,
+    **fields: str | None,
+) -> None:
+    """Post an Event on the KCD (or count one more of the same) and log the transition. A failed post is logged, never
+    raised: events are advisory."""
     log.log(
         logging.WARNING if warning else logging.INFO,
         message,
         extra={"kcd": f"{kcd.namespace}/{kcd.name}", "reason": reason, **fields},
     )
+    try:
+        (recorder or RECORDER).post(kube, _body(kcd, reason=reason, message=message, warning=warning))
+    except ApiError as err:
+        log.warning("could not post event %s: %s", reason, err)
+
+
+def _body(kcd: Involved, *, reason: str, message: str, warning: bool) -> dict[str, Any]:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = {
+    return {
         "metadata": {"name": f"{kcd.name}.{uuid.uuid4().hex[:12]}", "namespace": kcd.namespace},
         "involvedObject": {
             "apiVersion": "kcd.io/v1",
@@ -96,7 +191,3 @@ def emit(kube: Kube, kcd: Involved, *, reason: str, message: str, warning: bool 
         "count": 1,
         "reportingComponent": COMPONENT,
     }
-    try:
-        kube.create(EVENTS, kcd.namespace, body)
-    except ApiError as err:
-        log.warning("could not post event %s: %s", reason, err)

@@ -1,8 +1,15 @@
-"""Runs one reconcile step of a KCD: read it and its workloads, decide (kcd.engine.rollout), then carry the plan out.
+"""Runs one reconcile step of a KCD: build its View from the watched state, decide (kcd.engine), carry the plan out.
 
-Order matters for resuming after a crash: workload patches, config ConfigMap and history come first, the status write
-that records the new phase comes after them, events last. A failure before the status write leaves the phase as it
-was, so the step runs again (and its idempotent actions do nothing twice).
+No read of the API server in the common path: the KCD and its workloads come from kcd.kube.cache (kopf's watch events
+and the responses of our own writes). The plan's actions run in kcd.engine.plan's order, the status write (conditional
+on the KCD's resourceVersion) after everything it records, Events last; a failure before the status write leaves the
+phase as it was, so the step runs again and its idempotent actions do nothing twice.
+
+Errors: a status write rejected as stale (409) reads the KCD once and decides again on fresh state; a workload that is
+gone (404) leaves the cache and the step decides again; a write refused for good (4xx other than 409/429: forbidden,
+invalid, denied by an admission webhook) fails the rollout with the API's message (kcd.engine.rollout.api_failed), or,
+for the config ConfigMap and history, becomes a Warning Event while the rollout still ends; anything else (5xx, 429,
+timeouts) is retried with exponential backoff.
 """
 
 from __future__ import annotations
@@ -11,19 +18,22 @@ import dataclasses
 import datetime
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kcd import metrics
-from kcd.engine.plan import Plan, report
-from kcd.engine.rollout import decide
-from kcd.engine.view import from_body
+from kcd.engine import plan as actions
+from kcd.engine.rollout import api_failed, decide
+from kcd.engine.view import View, workload_from_body
+from kcd.engine.workload import matches
 from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import cluster, events
 from kcd.kube.api import KCDS, Kube
-from kcd.model import KCD, Reason, SpecError, Status
+from kcd.kube.cache import Cache
+from kcd.model import KCD, CurrStatus, Reason, SpecError, Status, format_time
 
-log = logging.getLogger("kcd.kube.reconciler")
+log = logging.getLogger("kcd.reconciler")
+MAX_BACKOFF_SECONDS = 300.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,107 +44,199 @@ class StepResult:
     retry_after: float = 0.0  # > 0: the step failed (API error); retry after this long (exponential backoff)
 
 
+class Refused(Exception):
+    """A workload write refused for good: the engine decides what that means for the rollout."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def permanent(err: ApiError) -> bool:
+    return 400 <= err.status < 500 and err.status not in (404, 409, 429)
+
+
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
 class Reconciler:
-    def __init__(self, kube: Kube, *, clock: Callable[[], datetime.datetime] = _now) -> None:
+    def __init__(
+        self, kube: Kube, cache: Cache | None = None, *, clock: Callable[[], datetime.datetime] = _now
+    ) -> None:
         self.kube = kube
+        self.cache = cache if cache is not None else Cache()
         self.clock = clock
         self.history = cluster.ConfigMapHistory(kube)
         # resourceVersion of the KCD after our own last status write: its watch event needs no new step.
         self.written: dict[tuple[str, str], str] = {}
+        self.failures: dict[tuple[str, str], int] = {}
 
     def own_write(self, namespace: str, name: str, resource_version: str | None) -> bool:
         return resource_version is not None and self.written.get((namespace, name)) == resource_version
 
     def step(self, namespace: str, name: str) -> StepResult:
         started = time.perf_counter()
+        key = (namespace, name)
         try:
-            return self._step(namespace, name)
-        except Conflict:
-            # The KCD changed since this step read it (e.g. `kcd rollout clear`): decide again on fresh state.
-            return StepResult(again=True)
+            result = self._step(namespace, name)
+            self.failures.pop(key, None)
+            return result
         except ApiError as err:
-            log.warning("reconcile step failed; retrying", extra={"kcd": f"{namespace}/{name}", "error": str(err)})
+            failures = self.failures[key] = self.failures.get(key, 0) + 1
+            delay = min(MAX_BACKOFF_SECONDS, 2.0**failures)
+            log.warning(
+                "reconcile step failed; retrying",
+                extra={"kcd": f"{namespace}/{name}", "error": str(err), "retry_after": delay},
+            )
             metrics.STEP_ERRORS.inc()
-            return StepResult(in_flight=True)
+            return StepResult(retry_after=delay)
         finally:
             metrics.STEP_SECONDS.observe(time.perf_counter() - started)
 
     def _step(self, namespace: str, name: str) -> StepResult:
-        try:
-            body = self.kube.get(KCDS, namespace, name)
-        except NotFound:
+        self.cache.ready.wait(timeout=60)
+        body = self.cache.get("KCD", namespace, name)
+        if body is None:
             return StepResult(gone=True)
         try:
             kcd = KCD.from_body(body)
         except SpecError as err:
             self._invalid(body, str(err))
             return StepResult()
-        workloads = cluster.list_workloads(self.kube, namespace, dict(kcd.spec.selector))
-        targets = [from_body(w, kcd.spec.container.name) for w in workloads]
-        plan = decide(kcd, targets, self.clock())
-        self._execute(kcd, plan, resource_version=str(body["metadata"].get("resourceVersion", "")))
+        view = self.view(kcd, body)
+        plan = decide(view)
+        rv = str(body["metadata"].get("resourceVersion", ""))
+        try:
+            return self._execute(kcd, plan, rv)
+        except Refused as refused:
+            return self._execute(kcd, api_failed(view, refused.message), rv)
+
+    def view(self, kcd: KCD, body: Mapping[str, Any]) -> View:
+        container = kcd.spec.container.name
+        bodies = self.cache.workloads(kcd.namespace, kcd.spec.selector)
+        workloads = sorted((workload_from_body(b, container) for b in bodies), key=lambda w: (w.kind, w.name))
+        return View(kcd, tuple(workloads), self.clock(), overlaps=self._overlaps(body, bodies))
+
+    def _overlaps(self, body: Mapping[str, Any], bodies: list[dict[str, Any]]) -> tuple[str, ...]:
+        """Older KCDs (by creation, then name) in the namespace that also select one of these workloads."""
+        meta = body["metadata"]
+        mine = (str(meta.get("creationTimestamp") or ""), str(meta.get("name")))
+        found = []
+        for other in self.cache.kcds(str(meta.get("namespace"))):
+            ometa = other["metadata"]
+            theirs = (str(ometa.get("creationTimestamp") or ""), str(ometa.get("name")))
+            selector = {str(k): str(v) for k, v in ((other.get("spec") or {}).get("selector") or {}).items()}
+            if theirs < mine and any(matches(b["metadata"].get("labels"), selector) for b in bodies):
+                found.append(theirs[1])
+        return tuple(found)
+
+    def _execute(self, kcd: KCD, plan: actions.Plan, rv: str) -> StepResult:
+        for action in plan.ordered():
+            try:
+                self._do(kcd, action, rv)
+            except Conflict:
+                if not isinstance(action, actions.WriteStatus):
+                    raise
+                # Someone else changed the KCD since the view was built: decide again on what the API server has.
+                self.cache.put(self.kube.get(KCDS, kcd.namespace, kcd.name), "KCD")
+                return StepResult(again=True)
+            except NotFound:
+                if not isinstance(action, actions.SetImage | actions.DeleteStuckPods):
+                    raise
+                self.cache.remove(action.kind, kcd.namespace, action.name)
+                return StepResult(again=True)
         in_flight = plan.in_flight or (plan.status.rollout if plan.status else kcd.status.rollout) is not None
         return StepResult(again=plan.again, in_flight=in_flight)
 
-    def _execute(self, kcd: KCD, plan: Plan, *, resource_version: str) -> None:
-        for target, image in plan.patches:
-            cluster.set_image(self.kube, kcd.namespace, target.kind, target.name, kcd.spec.container.name, image)
-            metrics.IMAGE_PATCHES.inc()
-            log.info("image set", extra={"kcd": kcd.key, "workload": target.ref, "image": image})
-        if plan.config_version is not None and kcd.spec.config is not None:
-            cfg = kcd.spec.config
-            try:
-                cluster.set_config(self.kube, kcd.namespace, cfg.name, cfg.key, plan.config_version)
-            except ApiError as err:
-                events.emit(
-                    self.kube,
-                    kcd,
-                    reason=Reason.CONFIG_UPDATE_FAILED,
-                    warning=True,
-                    message=f"could not set {cfg.name}[{cfg.key}]: {err}",
-                )
-                raise
-        for record in plan.history:
-            self.history.add(kcd.namespace, record.name, record, max_entries=kcd.spec.history.max_entries)
-        if plan.status is not None:
-            # The resourceVersion makes the write conditional: a change by someone else since our read (a person
-            # clearing the quarantine) is never overwritten by a decision taken on the older state.
-            patch = {"metadata": {"resourceVersion": resource_version}, "status": plan.status.to_dict()}
-            written = self.kube.patch_status(KCDS, kcd.namespace, kcd.name, patch)
-            self.written[(kcd.namespace, kcd.name)] = str((written.get("metadata") or {}).get("resourceVersion"))
-            if plan.status.rollout is None and kcd.status.rollout is not None:
-                metrics.ROLLOUTS.labels(outcome=str(plan.status.curr_status)).inc()
-        for event in plan.events:
+    def _do(self, kcd: KCD, action: actions.Action, rv: str) -> None:
+        if isinstance(action, actions.SetImage | actions.DeleteStuckPods):
+            self._workload_write(kcd, action)
+        elif isinstance(action, actions.SetConfig | actions.AddHistory):
+            self._record(kcd, action)
+        elif isinstance(action, actions.WriteStatus):
+            self._write_status(kcd, action.status, rv)
+        else:
             events.emit(
                 self.kube,
                 kcd,
-                reason=event.reason,
-                message=event.message,
-                warning=event.warning,
-                version=kcd.status.rollout.version if kcd.status.rollout else kcd.status.curr_version,
+                reason=action.reason,
+                message=action.message,
+                warning=action.warning,
+                version=action.version or None,
             )
 
-    def _invalid(self, body: dict[str, Any], message: str) -> None:
-        """A spec no controller could act on: report it like any steady state, on what little can be read."""
+    def _workload_write(self, kcd: KCD, action: actions.SetImage | actions.DeleteStuckPods) -> None:
+        try:
+            if isinstance(action, actions.SetImage):
+                written = cluster.set_image(
+                    self.kube, kcd.namespace, action.kind, action.name, action.container, action.image
+                )
+                self.cache.put(written, action.kind)
+                metrics.IMAGE_PATCHES.inc()
+                log.info("image set", extra={"kcd": kcd.key, "workload": action.ref, "image": action.image})
+                return
+            cached = self.cache.get(action.kind, kcd.namespace, action.name) or {}
+            revision = str((cached.get("status") or {}).get("updateRevision") or "")
+            deleted = cluster.delete_stuck_pods(self.kube, kcd.namespace, action.selector, revision)
+            log.info("stuck pods deleted", extra={"kcd": kcd.key, "workload": action.name, "pods": deleted})
+        except ApiError as err:
+            if permanent(err):
+                raise Refused(f"{action.kind.lower()}/{action.name}: {err.status} {err.message}") from None
+            raise
+
+    def _record(self, kcd: KCD, action: actions.SetConfig | actions.AddHistory) -> None:
+        """The config ConfigMap and history are reported, not retried forever, when refused for good."""
+        try:
+            if isinstance(action, actions.SetConfig):
+                cluster.set_config(self.kube, kcd.namespace, action.name, action.key, action.value)
+            else:
+                record = action.record
+                self.history.add(kcd.namespace, record.name, record, max_entries=kcd.spec.history.max_entries)
+        except ApiError as err:
+            if not permanent(err):
+                raise
+            what = f"ConfigMap {action.name}[{action.key}]" if isinstance(action, actions.SetConfig) else "history"
+            reason = (
+                Reason.CONFIG_UPDATE_FAILED if isinstance(action, actions.SetConfig) else Reason.HISTORY_UPDATE_FAILED
+            )
+            events.emit(self.kube, kcd, reason=reason, warning=True, message=f"could not update {what}: {err}")
+
+    def _write_status(self, kcd: KCD, status: Status, rv: str) -> None:
+        # The resourceVersion makes the write conditional: a change by someone else since the view was built (a
+        # person clearing the quarantine) is never overwritten by a decision taken on the older state.
+        patch = {"metadata": {"resourceVersion": rv}, "status": status.to_dict()}
+        written = self.kube.patch_status(KCDS, kcd.namespace, kcd.name, patch)
+        self.cache.put(written, "KCD")
+        self.written[(kcd.namespace, kcd.name)] = str((written.get("metadata") or {}).get("resourceVersion"))
+        if status.rollout is None and kcd.status.rollout is not None:
+            metrics.ROLLOUTS.labels(outcome=str(status.curr_status)).inc()
+
+    def _invalid(self, body: Mapping[str, Any], message: str) -> None:
+        """A spec no controller could act on: report it like any steady state; an in-flight rollout is abandoned (its
+        version is not to blame, so it is not quarantined)."""
         meta = body.get("metadata") or {}
         ref = events.ObjectRef(str(meta.get("namespace")), str(meta.get("name")), str(meta.get("uid") or ""))
         generation = int(meta.get("generation") or 0)
-        plan = report(
-            Status.from_dict(body.get("status")),
-            generation,
-            self.clock(),
-            ready=False,
-            reason=Reason.INVALID_SPEC,
-            message=message,
+        status = Status.from_dict(body.get("status"))
+        if status.rollout is not None:
+            message = f"{message}; the rollout of {status.rollout.version} was abandoned"
+            live = status.success_version
+            status = dataclasses.replace(
+                status,
+                rollout=None,
+                curr_version=live,
+                curr_status=CurrStatus.SUCCESS if live else None,
+                curr_status_time=format_time(self.clock()),
+            )
+        plan = actions.report(
+            status, generation, self.clock(), ready=False, reason=Reason.INVALID_SPEC, message=message
         )
         if plan.status is not None:
-            conditions = [c.to_dict() for c in plan.status.conditions]
-            self.kube.patch_status(
-                KCDS, ref.namespace, ref.name, {"status": {"conditions": conditions, "observedGeneration": generation}}
-            )
+            patch = {
+                "metadata": {"resourceVersion": str(meta.get("resourceVersion") or "")},
+                "status": plan.status.to_dict(),
+            }
+            self.cache.put(self.kube.patch_status(KCDS, ref.namespace, ref.name, patch), "KCD")
         for event in plan.events:
             events.emit(self.kube, ref, reason=event.reason, message=event.message, warning=event.warning)

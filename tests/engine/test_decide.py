@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from kcd.engine.rollout import Plan, decide
-from kcd.engine.view import Candidate, Target
+from kcd.engine.plan import AddHistory, Plan, SetConfig
+from kcd.engine.rollout import decide
+from kcd.engine.view import Candidate, View, Workload
 from kcd.engine.workload import Progress
-from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, Status
+from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, Status, parse_time
 
 NOW = datetime.datetime(2026, 11, 26, 12, 0, 0, tzinfo=datetime.UTC)
 REPO = "127.0.0.1:5000/team/app"
 SHA = "sha256:" + "ab" * 32
+SOURCE = f"{REPO}:env-prod"
 
 
 def kcd(status: dict[str, Any] | None = None, **spec: Any) -> KCD:
@@ -41,14 +44,34 @@ def target(
     failed: bool = False,
     name: str = "web",
     kind: str = "Deployment",
-) -> Target:
-    return Target(
+    when: str = "2026-11-26T11:59:00Z",
+    source: str = SOURCE,
+    digest: str = SHA,
+    paused: bool = False,
+) -> Workload:
+    return Workload(
         kind=kind,
         name=name,
         image=image,
-        progress=Progress(done=done, failed=failed, message="m"),
-        candidate=Candidate(cand, SHA, "2026-11-26T11:59:00Z") if cand else None,
+        progress=Progress(done=done, failed=failed, message="m", paused=paused),
+        candidate=Candidate(cand, digest, parse_time(when), source, f"{kind.lower()}/{name}") if cand else None,
     )
+
+
+def step(k: KCD, targets: Sequence[Workload], now: datetime.datetime = NOW, overlaps: tuple[str, ...] = ()) -> Plan:
+    return decide(View(k, tuple(targets), now, overlaps))
+
+
+def patches(plan: Plan) -> list[tuple[str, str]]:
+    return [(a.name, a.image) for a in plan.images]
+
+
+def history(plan: Plan) -> list[tuple[str, Outcome, str]]:
+    return [(a.record.version, a.record.outcome, a.record.name) for a in plan.actions if isinstance(a, AddHistory)]
+
+
+def config(plan: Plan) -> list[str]:
+    return [a.value for a in plan.actions if isinstance(a, SetConfig)]
 
 
 def live(version: str = "aaaaa11", **extra: Any) -> dict[str, Any]:
@@ -60,20 +83,20 @@ def apply(k: KCD, plan: Plan) -> KCD:
 
 
 def test_a_new_candidate_starts_a_rollout_and_marks_it_progressing() -> None:
-    plan = decide(kcd(live()), [target(cand="bbbbb22")], NOW)
+    plan = step(kcd(live()), [target(cand="bbbbb22")], NOW)
     assert plan.status is not None and plan.status.rollout is not None
     assert plan.status.curr_status is CurrStatus.PROGRESSING
     assert (plan.status.rollout.version, plan.status.rollout.phase) == ("bbbbb22", Phase.PATCHING)
     assert plan.status.rollout.previous_version == "aaaaa11"
-    assert plan.patches == () and plan.again
+    assert plan.images == () and plan.again
     assert [e.reason for e in plan.events] == [Reason.ROLLOUT_STARTED]
 
 
 def test_patching_sets_the_image_only_where_it_differs_then_waits() -> None:
-    k = apply(kcd(live()), decide(kcd(live()), [target(cand="bbbbb22")], NOW))
+    k = apply(kcd(live()), step(kcd(live()), [target(cand="bbbbb22")], NOW))
     done_already = target(f"{REPO}:bbbbb22", name="api", cand="bbbbb22")
-    plan = decide(k, [target(cand="bbbbb22"), done_already], NOW)
-    assert [(t.name, image) for t, image in plan.patches] == [("web", f"{REPO}:bbbbb22")]
+    plan = step(k, [target(cand="bbbbb22"), done_already], NOW)
+    assert patches(plan) == [("web", f"{REPO}:bbbbb22")]
     assert plan.status is not None and plan.status.rollout is not None
     assert plan.status.rollout.phase is Phase.WAITING
 
@@ -82,71 +105,71 @@ def test_a_rolled_out_version_is_recorded_then_declared_live() -> None:
     k = kcd(live(), config={"name": "versions", "key": "app"})
     targets = [target(cand="bbbbb22")]
     for _ in range(2):  # start, patch
-        k = apply(k, decide(k, targets, NOW))
+        k = apply(k, step(k, targets, NOW))
     rolled = [target(f"{REPO}:bbbbb22", cand="bbbbb22")]
-    k = apply(k, decide(k, rolled, NOW))  # waiting -> recording
+    k = apply(k, step(k, rolled, NOW))  # waiting -> recording
     assert k.status.rollout is not None and k.status.rollout.phase is Phase.RECORDING
-    plan = decide(k, rolled, NOW + datetime.timedelta(seconds=5))
+    plan = step(k, rolled, NOW + datetime.timedelta(seconds=5))
     assert plan.status is not None and plan.status.rollout is None
     assert (plan.status.curr_status, plan.status.success_version) == (CurrStatus.SUCCESS, "bbbbb22")
-    assert plan.config_version == "bbbbb22"
-    assert [(r.version, r.outcome, r.name) for r in plan.history] == [("bbbbb22", Outcome.SUCCESS, "web")]
+    assert config(plan) == ["bbbbb22"]
+    assert history(plan) == [("bbbbb22", Outcome.SUCCESS, "web")]
     assert [e.reason for e in plan.events] == [Reason.ROLLOUT_SUCCEEDED]
 
 
 def test_waiting_stays_in_flight_until_the_workload_has_rolled_out() -> None:
     k = kcd(live())
     for _ in range(2):
-        k = apply(k, decide(k, [target(cand="bbbbb22")], NOW))
-    plan = decide(k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False)], NOW)
-    assert plan.in_flight and plan.status is None and plan.patches == ()
+        k = apply(k, step(k, [target(cand="bbbbb22")], NOW))
+    plan = step(k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False)], NOW)
+    assert plan.in_flight and plan.status is None and plan.images == ()
 
 
-def _failing(rollback: bool, status: dict[str, Any]) -> tuple[KCD, list[Target]]:
+def _failing(rollback: bool, status: dict[str, Any]) -> tuple[KCD, list[Workload]]:
     k = kcd(status, rollback={"enabled": rollback})
     for _ in range(2):
-        k = apply(k, decide(k, [target(cand="bbbbb22")], NOW))
+        k = apply(k, step(k, [target(cand="bbbbb22")], NOW))
     return k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False, failed=True)]
 
 
 def test_a_failed_rollout_rolls_back_to_the_live_version_and_quarantines_the_failed_one() -> None:
     k, broken = _failing(True, live())
-    k = apply(k, decide(k, broken, NOW))
+    k = apply(k, step(k, broken, NOW))
     assert k.status.rollout is not None and k.status.rollout.phase is Phase.ROLLING_BACK
-    back = decide(k, broken, NOW)
-    assert [image for _, image in back.patches] == [f"{REPO}:aaaaa11"]
+    back = step(k, broken, NOW)
+    assert [a.image for a in back.images] == [f"{REPO}:aaaaa11"]
     restored = [target(f"{REPO}:aaaaa11", cand="bbbbb22")]
-    k = apply(k, decide(k, restored, NOW))
-    plan = decide(k, restored, NOW)
+    k = apply(k, step(k, restored, NOW))
+    plan = step(k, restored, NOW)
     assert plan.status is not None
-    assert plan.status.curr_status is CurrStatus.FAILED and plan.status.failed_versions == ("bbbbb22",)
+    assert plan.status.curr_status is CurrStatus.FAILED and plan.status.failed_versions == ("bbbbb22", SHA)
     assert plan.status.success_version == "aaaaa11"
-    assert [r.outcome for r in plan.history] == [Outcome.ROLLED_BACK]
-    assert plan.config_version is None
+    assert [o for _, o, _ in history(plan)] == [Outcome.ROLLED_BACK]
+    assert config(plan) == []
 
 
 def test_a_failed_first_rollout_never_patches_an_empty_version() -> None:
     k, broken = _failing(True, {})
-    k = apply(k, decide(k, broken, NOW))
+    k = apply(k, step(k, broken, NOW))
     assert k.status.rollout is not None and k.status.rollout.phase is Phase.RECORDING
-    plan = decide(k, broken, NOW)
-    assert plan.patches == ()
+    plan = step(k, broken, NOW)
+    assert plan.images == ()
     assert plan.status is not None and plan.status.curr_status is CurrStatus.FAILED
 
 
 def test_a_rollout_past_timeout_seconds_fails() -> None:
     k = kcd(live(), timeoutSeconds=60)
     for _ in range(2):
-        k = apply(k, decide(k, [target(cand="bbbbb22")], NOW))
-    plan = decide(k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False)], NOW + datetime.timedelta(seconds=61))
+        k = apply(k, step(k, [target(cand="bbbbb22")], NOW))
+    plan = step(k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False)], NOW + datetime.timedelta(seconds=61))
     assert plan.status is not None and plan.status.rollout is not None
     assert plan.status.rollout.reason == Reason.ROLLOUT_TIMED_OUT
 
 
 def test_a_quarantined_version_is_not_deployed_again() -> None:
     k = kcd(live(failedVersions=["bbbbb22"]))
-    plan = decide(k, [target(cand="bbbbb22")], NOW)
-    assert plan.patches == ()
+    plan = step(k, [target(cand="bbbbb22")], NOW)
+    assert plan.images == ()
     assert plan.status is not None and plan.status.rollout is None
     assert [e.reason for e in plan.events] == [Reason.QUARANTINED]
 
@@ -155,7 +178,7 @@ def test_a_newer_candidate_after_a_failure_is_rolled_out() -> None:
     k = kcd(
         {"currVersion": "bbbbb22", "currStatus": "Failed", "successVersion": "aaaaa11", "failedVersions": ["bbbbb22"]}
     )
-    plan = decide(k, [target(cand="ccccc33")], NOW)
+    plan = step(k, [target(cand="ccccc33")], NOW)
     assert plan.status is not None and plan.status.rollout is not None
     assert plan.status.rollout.version == "ccccc33"
 
@@ -166,8 +189,8 @@ def test_a_newer_candidate_after_a_failure_is_rolled_out() -> None:
     ids=["words", "moving-tag", "huge", "injection"],
 )
 def test_a_garbage_candidate_is_reported_and_nothing_is_patched(garbage: str) -> None:
-    plan = decide(kcd(live()), [target(cand=garbage)], NOW)
-    assert plan.patches == ()
+    plan = step(kcd(live()), [target(cand=garbage)], NOW)
+    assert plan.images == ()
     assert plan.status is not None and plan.status.rollout is None
     assert [e.reason for e in plan.events] == [Reason.INVALID_CANDIDATE]
 
@@ -175,14 +198,14 @@ def test_a_garbage_candidate_is_reported_and_nothing_is_patched(garbage: str) ->
 def test_a_digest_candidate_is_deployed_by_digest() -> None:
     k = kcd(live())
     for _ in range(2):
-        plan = decide(k, [target(cand=SHA)], NOW)
+        plan = step(k, [target(cand=SHA)], NOW)
         k = apply(k, plan)
-    assert [image for _, image in plan.patches] == [f"{REPO}@{SHA}"]
+    assert [a.image for a in plan.images] == [f"{REPO}@{SHA}"]
 
 
 def test_an_image_changed_by_hand_is_set_back_to_the_live_version() -> None:
-    plan = decide(kcd(live()), [target(f"{REPO}:hand-made")], NOW)
-    assert [image for _, image in plan.patches] == [f"{REPO}:aaaaa11"]
+    plan = step(kcd(live()), [target(f"{REPO}:hand-made")], NOW)
+    assert [a.image for a in plan.images] == [f"{REPO}:aaaaa11"]
     assert [e.reason for e in plan.events] == [Reason.DRIFT_CORRECTED]
 
 
@@ -191,25 +214,25 @@ def test_an_image_changed_by_hand_is_set_back_to_the_live_version() -> None:
     [([], Reason.WORKLOAD_NOT_FOUND), ([target(None, cand="bbbbb22")], Reason.CONTAINER_NOT_FOUND)],
     ids=["no-workload", "no-container"],
 )
-def test_bad_selection_is_reported_once_and_nothing_is_patched(targets: list[Target], reason: str) -> None:
-    first = decide(kcd(live()), targets, NOW)
-    assert first.patches == () and [e.reason for e in first.events] == [reason]
+def test_bad_selection_is_reported_once_and_nothing_is_patched(targets: list[Workload], reason: str) -> None:
+    first = step(kcd(live()), targets, NOW)
+    assert first.images == () and [e.reason for e in first.events] == [reason]
     assert first.status is not None
-    again = decide(apply(kcd(live()), first), targets, NOW + datetime.timedelta(seconds=30))
+    again = step(apply(kcd(live()), first), targets, NOW + datetime.timedelta(seconds=30))
     assert again.events == () and again.status is None
 
 
 def test_an_up_to_date_kcd_needs_no_write() -> None:
     k = kcd(live())
-    first = decide(k, [target(cand="aaaaa11")], NOW)
-    second = decide(apply(k, first), [target(cand="aaaaa11")], NOW)
-    assert second.status is None and second.patches == () and second.events == ()
+    first = step(k, [target(cand="aaaaa11")], NOW)
+    second = step(apply(k, first), [target(cand="aaaaa11")], NOW)
+    assert second.status is None and second.images == () and second.events == ()
 
 
 def test_paused_kcd_does_not_start_a_rollout() -> None:
     body_status = Status.from_dict(live())
     k = dataclasses.replace(kcd(live()), annotations={"kcd.io/paused": "true"}, status=body_status)
-    plan = decide(k, [target(cand="bbbbb22")], NOW)
+    plan = step(k, [target(cand="bbbbb22")], NOW)
     assert plan.status is None or plan.status.rollout is None
     assert [e.reason for e in plan.events] == [Reason.PAUSED]
 
@@ -229,8 +252,8 @@ def test_paused_kcd_does_not_start_a_rollout() -> None:
     ids=["blue-green", "verification"],
 )
 def test_a_spec_asking_for_what_is_not_built_yet_is_refused_not_half_done(spec: dict[str, Any], feature: str) -> None:
-    plan = decide(kcd(live(), **spec), [target(cand="bbbbb22")], NOW)
-    assert plan.patches == ()
+    plan = step(kcd(live(), **spec), [target(cand="bbbbb22")], NOW)
+    assert plan.images == ()
     assert plan.status is not None and plan.status.rollout is None
     [event] = plan.events
     assert event.reason == Reason.INVALID_SPEC and feature in event.message

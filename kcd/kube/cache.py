@@ -1,0 +1,156 @@
+"""Watched state: slim projections of the KCDs and workloads kopf delivers, so that a step reads no API server.
+
+kopf watches every KCD and workload kind; its event handlers (kcd.controller) `put` each body here and the responses
+of our own writes go in too, so the next step sees what we wrote before its watch event arrives. An older
+resourceVersion never replaces a newer one (a late watch event after our write). Bodies are projected to what the
+engine reads (kcd.engine.view, kcd.engine.workload): names, labels, kcd.io annotations, the pod template's container
+names and images, rollout fields of spec and status, and who wrote each container's image (from managedFields) —
+not the whole object with its managedFields, which is most of a Deployment's size.
+
+`prime(kube, namespace)` lists everything once at start (5 requests): kopf gives no signal when its own initial
+listing is complete, and a step must never mistake "not listed yet" for "deleted".
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kcd import kinds
+from kcd.engine.view import MANAGERS_KEY
+from kcd.engine.workload import matches
+from kcd.kube.api import FIELD_MANAGER, KCDS, WORKLOADS, Kube
+
+Body = dict[str, Any]
+Key = tuple[str, str, str]  # (kind, namespace, name)
+_TEMPLATE_SPEC = ("containers",)
+_WORKLOAD_SPEC = ("replicas", "paused", "updateStrategy", "podManagementPolicy", "selector", "schedule", "suspend")
+
+
+def _meta(meta: Mapping[str, Any], *, all_annotations: bool) -> Body:
+    notes = meta.get("annotations") or {}
+    kept = {k: v for k, v in notes.items() if all_annotations or k.startswith("kcd.io/candidate-")}
+    keys = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "labels")
+    slim = {k: meta[k] for k in keys if k in meta}
+    slim["annotations"] = {k: v for k, v in kept.items() if not k.startswith("kcd.io/last-handled")}
+    return slim
+
+
+def _containers(template: Mapping[str, Any]) -> Body:
+    spec = template.get("spec") or {}
+    containers = [{"name": c.get("name"), "image": c.get("image")} for c in spec.get("containers") or []]
+    return {
+        "metadata": {"labels": (template.get("metadata") or {}).get("labels") or {}},
+        "spec": {"containers": containers},
+    }
+
+
+def image_managers(meta: Mapping[str, Any], kind: str) -> dict[str, list[str]]:
+    """container name -> field managers (other than kcd) that own its image field."""
+    found: dict[str, list[str]] = {}
+    for entry in meta.get("managedFields") or []:
+        manager = str(entry.get("manager") or "")
+        fields = (entry.get("fieldsV1") or {}).get("f:spec") or {}
+        if kind == "CronJob":
+            fields = ((fields.get("f:jobTemplate") or {}).get("f:spec")) or {}
+        containers = ((fields.get("f:template") or {}).get("f:spec") or {}).get("f:containers") or {}
+        for key, value in containers.items():
+            if manager != FIELD_MANAGER and key.startswith("k:") and "f:image" in (value or {}):
+                name = key[2:].partition('"name":"')[2].partition('"')[0]
+                found.setdefault(name, []).append(manager)
+    return found
+
+
+def project(body: Mapping[str, Any], kind: str) -> Body:
+    """The slim copy of a body that the cache keeps."""
+    meta = body.get("metadata") or {}
+    if kind == "KCD":
+        return {
+            "kind": kind,
+            "metadata": _meta(meta, all_annotations=True),
+            # A copy: kopf's body objects are its own, and the cache outlives the event.
+            "spec": copy.deepcopy(body.get("spec")),
+            "status": copy.deepcopy(body.get("status")),
+        }
+    spec = body.get("spec") or {}
+    slim_spec: Body = {k: spec[k] for k in _WORKLOAD_SPEC if k in spec}
+    if kind == "CronJob":
+        template = (((spec.get("jobTemplate") or {}).get("spec")) or {}).get("template") or {}
+        slim_spec["jobTemplate"] = {"spec": {"template": _containers(template)}}
+    else:
+        slim_spec["template"] = _containers(spec.get("template") or {})
+    status = dict(body.get("status") or {})
+    status["conditions"] = [
+        {k: c.get(k) for k in ("type", "status", "reason", "message")} for c in status.get("conditions") or []
+    ]
+    return {
+        "kind": kind,
+        "metadata": _meta(meta, all_annotations=False),
+        "spec": slim_spec,
+        "status": status,
+        MANAGERS_KEY: image_managers(meta, kind),
+    }
+
+
+def _newer(new: str, old: str) -> bool:
+    if new.isdigit() and old.isdigit():
+        return int(new) >= int(old)
+    return True
+
+
+class Cache:
+    """Thread-safe: kopf's handlers put from the event loop, steps read from the thread pool."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._objects: dict[Key, Body] = {}
+        self.ready = threading.Event()
+
+    def put(self, body: Mapping[str, Any], kind: str | None = None) -> None:
+        kind = kind or str(body.get("kind"))
+        meta = body.get("metadata") or {}
+        key = (kind, str(meta.get("namespace") or ""), str(meta.get("name")))
+        slim = project(body, kind)
+        rv = str(meta.get("resourceVersion") or "")
+        with self._lock:
+            old = self._objects.get(key)
+            if old is None or _newer(rv, str(old["metadata"].get("resourceVersion") or "")):
+                self._objects[key] = slim
+
+    def remove(self, kind: str, namespace: str, name: str) -> None:
+        with self._lock:
+            self._objects.pop((kind, namespace, name), None)
+
+    def get(self, kind: str, namespace: str, name: str) -> Body | None:
+        with self._lock:
+            return self._objects.get((kind, namespace, name))
+
+    def kcds(self, namespace: str) -> list[Body]:
+        with self._lock:
+            return [b for (kind, ns, _), b in self._objects.items() if kind == "KCD" and ns == namespace]
+
+    def workloads(self, namespace: str, selector: Mapping[str, str]) -> list[Body]:
+        want = dict(selector)
+        with self._lock:
+            return [
+                b
+                for (kind, ns, _), b in self._objects.items()
+                if kind != "KCD" and ns == namespace and matches(b["metadata"].get("labels"), want)
+            ]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._objects)
+
+    def prime(self, kube: Kube, namespace: str | None) -> None:
+        """One LIST per kind (KCDs and the workload kinds), then steps may run."""
+        for kind in ("KCD", *kinds.NAMES):
+            res = KCDS if kind == "KCD" else WORKLOADS[kind]
+            self.put_all(kube.list(res, namespace), kind)
+        self.ready.set()
+
+    def put_all(self, bodies: Iterable[Mapping[str, Any]], kind: str) -> None:
+        for body in bodies:
+            self.put(body, kind)

@@ -22,19 +22,29 @@ class Script:
     def __init__(self, *answers: StepResult | Exception, gate: threading.Event | None = None) -> None:
         self.answers = list(answers)
         self.calls: list[tuple[tuple[str, str], str]] = []
+        self.times: list[float] = []  # monotonic time of each call
         self.gate = gate
+
+    def gaps(self) -> list[float]:
+        return [b - a for a, b in zip(self.times, self.times[1:], strict=False)]
 
     def __call__(self, namespace: str, name: str) -> StepResult:
         if self.gate is not None:
             self.gate.wait(5)
         self.calls.append(((namespace, name), threading.current_thread().name))
+        self.times.append(time.monotonic())
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, Exception):
             raise answer
         return answer
 
 
-def run(script: Script, body: Callable[[Loops], Coroutine[Any, Any, None]], timing: Settings | None = None) -> Loops:
+def run(
+    script: Script,
+    body: Callable[[Loops], Coroutine[Any, Any, None]],
+    timing: Settings | None = None,
+    **options: float,
+) -> Loops:
     async def main() -> Loops:
         with (
             ThreadPoolExecutor(2, thread_name_prefix="main") as pool,
@@ -45,6 +55,7 @@ def run(script: Script, body: Callable[[Loops], Coroutine[Any, Any, None]], timi
                 timing or Settings(idle_resync_seconds=60, progress_poll_seconds=60, error_backoff_seconds=0.05),
                 pool,
                 resync,
+                **options,
             )
             try:
                 await body(loops)
@@ -167,3 +178,88 @@ def test_an_event_moves_a_queued_resync_to_the_main_pool() -> None:
 
     run(script, body, Settings(idle_resync_seconds=0.1, progress_poll_seconds=60))
     assert script.calls[1][1].startswith("main")
+
+
+def test_a_step_failing_with_an_api_error_is_retried_after_its_retry_after_without_any_event() -> None:
+    script = Script(StepResult(retry_after=0.2), StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 2)
+
+    run(script, body)
+    assert script.gaps()[0] >= 0.2 * 0.9
+
+
+def test_events_during_an_api_error_backoff_do_not_cut_it_short_but_cause_one_step_right_after_it() -> None:
+    script = Script(StepResult(retry_after=0.4), StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 1)
+        for _ in range(3):  # a persistent 403 must not be retried on every workload event
+            loops.wake(KEY)
+            await asyncio.sleep(0.05)
+        assert len(script.calls) == 1
+        await until(lambda: len(script.calls) == 2)
+        await asyncio.sleep(0.2)  # the remembered wakes were answered by that step: no further one
+        assert len(script.calls) == 2
+
+    run(script, body)
+    assert script.gaps()[0] >= 0.4 * 0.9
+
+
+def test_consecutive_crashes_double_the_backoff() -> None:
+    script = Script(RuntimeError("bug"), RuntimeError("bug"), RuntimeError("bug"), StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 4)
+
+    run(script, body, Settings(idle_resync_seconds=60, progress_poll_seconds=60, error_backoff_seconds=0.1))
+    gaps = script.gaps()  # 0.1 s, 0.2 s, 0.4 s
+    assert gaps[1] >= 0.2 * 0.9
+    assert gaps[2] >= 0.4 * 0.9
+
+
+def test_a_successful_step_resets_the_crash_backoff() -> None:
+    script = Script(RuntimeError("bug"), RuntimeError("bug"), StepResult(), RuntimeError("bug"), StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 3)
+        loops.wake(KEY)
+        await until(lambda: len(script.calls) == 5)
+
+    run(script, body, Settings(idle_resync_seconds=60, progress_poll_seconds=60, error_backoff_seconds=0.15))
+    gaps = script.gaps()
+    assert gaps[1] >= 0.3 * 0.9  # the second crash in a row waited twice as long …
+    assert gaps[3] < 0.3  # … the first crash after a success the base delay again (0.15 s), not 0.6 s
+
+
+def test_crash_backoff_stops_doubling_at_its_cap() -> None:
+    script = Script(*[RuntimeError("bug")] * 4, StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 5)
+
+    settings = Settings(idle_resync_seconds=60, progress_poll_seconds=60, error_backoff_seconds=0.1)
+    run(script, body, settings, max_crash_backoff=0.15)
+    assert script.gaps()[3] < 0.4  # uncapped it would be 0.8 s
+
+
+def test_events_during_a_crash_backoff_do_not_cut_it_short() -> None:
+    script = Script(RuntimeError("bug"), StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 1)
+        loops.wake(KEY)
+        await asyncio.sleep(0.1)
+        assert len(script.calls) == 1
+        await until(lambda: len(script.calls) == 2)
+        await asyncio.sleep(0.1)
+        assert len(script.calls) == 2
+
+    run(script, body, Settings(idle_resync_seconds=60, progress_poll_seconds=60, error_backoff_seconds=0.3))

@@ -239,7 +239,19 @@ def _superseded_by(view: View, rollout: RolloutState) -> Plan | None:
     )
 
 
+def _upgraded(view: View, rollout: RolloutState) -> RolloutState:
+    """A rollout persisted by a kcd that did not record image, source and container: it started from this spec."""
+    spec = view.kcd.spec
+    return dataclasses.replace(
+        rollout,
+        image=rollout.image or images.image_for(spec.image_repo, rollout.version),
+        source=rollout.source or view.kcd.source,
+        container=rollout.container or spec.container.name,
+    )
+
+
 def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> Plan:
+    rollout = _upgraded(view, rollout)
     if rollout.phase is Phase.RECORDING:
         return finish(view, rollout)
     other = _superseded_by(view, rollout)

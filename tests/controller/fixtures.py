@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from kubernetes import client
@@ -97,14 +98,23 @@ def image_of(api: Any, namespace: str, kind: str, name: str) -> str:
     return str(spec.containers[0].image)
 
 
-def announce(api: Any, namespace: str, kind: str, name: str, version: str, when: str = "2026-11-26T12:00:00Z") -> None:
-    """What the syncer does: annotate the workload itself with the candidate."""
+def announce(
+    api: Any,
+    namespace: str,
+    kind: str,
+    name: str,
+    version: str,
+    when: str = "2026-11-26T12:00:00Z",
+    source: str = f"{REPO}:env-prod",
+) -> None:
+    """What the syncer does: annotate the workload itself with the candidate (a digest of its own per version)."""
     patch = {
         "metadata": {
             "annotations": {
                 "kcd.io/candidate-version": version,
                 "kcd.io/candidate-time": when,
-                "kcd.io/candidate-digest": "sha256:" + "0" * 64,
+                "kcd.io/candidate-digest": "sha256:" + hashlib.sha256(version.encode()).hexdigest(),
+                "kcd.io/candidate-source": source,
             }
         }
     }

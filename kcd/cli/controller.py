@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
-from kcd.cli import cli, kubeconfig_option
+from kcd.cli import cli, kubeconfig_option, legacy
+from kcd.cli.common import connect
 from kcd.settings import Settings
 
 
@@ -31,7 +33,11 @@ from kcd.settings import Settings
     show_default=True,
     help="ns/name of the ConfigMap whose data.version is the syncer image tag (injection webhook)",
 )
+@legacy.run_options
+@click.pass_context
 def run(
+    ctx: click.Context,
+    /,
     kubeconfig: str | None,
     namespace: str | None,
     port: int,
@@ -42,10 +48,16 @@ def run(
     lease_seconds: int,
     log_level: str,
     configmap_key: str,
+    **original: Any,
 ) -> None:
-    """Run the controller: roll out the versions the syncers report, record them, roll back failures."""
+    """Run the controller: roll out the versions the syncers report, record them, roll back failures.
+
+    The original kcd's flags (--v, --logtostderr, --history, --rollback, --kcd-img-repo, --stats-*) are accepted.
+    """
     from kcd.controller import run as run_controller
 
+    log_level = _log_level(ctx, log_level, original)
+    connect(kubeconfig).close()  # a configuration problem as one line here, not a traceback from the controller
     settings = Settings(
         kubeconfig=kubeconfig,
         namespace=namespace,
@@ -58,3 +70,12 @@ def run(
         log_level=log_level,
     )
     sys.exit(run_controller(settings))
+
+
+def _log_level(ctx: click.Context, log_level: str, original: dict[str, Any]) -> str:
+    """--log-level, or the original's --v when --log-level was not given; the original's flags noted on stderr."""
+    mapped = None
+    if original.get("v") is not None and ctx.get_parameter_source("log_level") is click.core.ParameterSource.DEFAULT:
+        mapped = log_level = legacy.glog_level(original["v"])
+    legacy.announce("kcd run", original, v_maps_to=mapped)
+    return log_level

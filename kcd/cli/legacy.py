@@ -15,10 +15,10 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_LOGS = "kcd logs JSON lines to stderr, at --log-level"
+_LOGS = "kcd always logs to stderr"
 # Parameter name -> (flag, what a person is told when giving it). The order is the order of the notices.
 EFFECTS: dict[str, tuple[str, str]] = {
-    "vmodule": ("--vmodule", f"no per-module verbosity: {_LOGS}"),
+    "vmodule": ("--vmodule", "kcd has no per-module verbosity"),
     "logtostderr": ("--logtostderr", _LOGS),
     "alsologtostderr": ("--alsologtostderr", _LOGS),
     "stderrthreshold": ("--stderrthreshold", _LOGS),
@@ -30,6 +30,7 @@ EFFECTS: dict[str, tuple[str, str]] = {
     "stats_provider": ("--stats-provider", "metrics are served for Prometheus at /metrics"),
     "stats_host": ("--stats-host", "metrics are served for Prometheus at /metrics"),
     "version": ("--version", "the syncer is restarted by its pod, not by a version argument"),
+    "version_pattern": ("--version-pattern", "the tagger moves tags and matches no versions"),
 }
 
 

@@ -1,46 +1,20 @@
-"""`kcd rollout status|pause|resume|clear`, `kcd history` and `kcd rd get`: a person's view of and hand on rollouts."""
+"""`kcd rollout status|pause|resume|clear`: a person's view of and hand on a KCD's rollouts (rollback: rollback.py).
+
+Status is the controller's: the CLI writes it only to clear what a person put there (quarantine, holds, the drift
+count), conditionally on the status it read. Everything else a person asks for goes through annotations.
+"""
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import click
-import yaml
 
 from kcd.cli import cli, kubeconfig_option
-from kcd.errors import ApiError, Conflict, NotFound
-from kcd.kube.api import KCDS, Kube
-from kcd.model import PAUSED, ConditionType, Status, find_condition
-
-namespace_option = click.option("-n", "--namespace", default="default", show_default=True)
-output_option = click.option(
-    "-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True
-)
-
-
-def _kube(kubeconfig: str | None) -> Kube:
-    try:
-        return Kube.from_config(kubeconfig)
-    except Exception as err:  # noqa: BLE001 - any config problem is one line for a person
-        raise click.ClickException(f"cannot load the Kubernetes configuration: {err}") from None
-
-
-def _fail(err: ApiError) -> None:
-    click.echo(f"Error: {err}", err=True)
-    sys.exit(1)
-
-
-def _emit(data: Any, output: str, table: list[list[str]]) -> None:
-    if output == "json":
-        click.echo(json.dumps(data, indent=2))
-    elif output == "yaml":
-        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
-    else:
-        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-        for row in table:
-            click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+from kcd.cli.common import api_failure, connect, emit, get_kcd, namespace_option, output_option, update_kcd
+from kcd.errors import ApiError
+from kcd.kube.api import KCDS, Body
+from kcd.model import PAUSED, ConditionType, Drift, Status, find_condition
 
 
 @cli.group("rollout")
@@ -55,11 +29,7 @@ def rollout() -> None:
 @output_option
 def status(kcd: str, namespace: str, kubeconfig: str | None, output: str) -> None:
     """Where the KCD's rollout stands."""
-    try:
-        body = _kube(kubeconfig).get(KCDS, namespace, kcd)
-    except ApiError as err:
-        return _fail(err)
-    raw = body.get("status") or {}
+    raw = get_kcd(connect(kubeconfig), namespace, kcd).get("status") or {}
     st = Status.from_dict(raw)
     ready = find_condition(st.conditions, ConditionType.READY)
     rows = [
@@ -69,17 +39,18 @@ def status(kcd: str, namespace: str, kubeconfig: str | None, output: str) -> Non
         ["live", st.success_version],
         ["phase", str(st.rollout.phase) if st.rollout else ""],
         ["quarantined", ",".join(st.failed_versions)],
+        ["held", ",".join(st.held_versions)],
         ["ready", f"{ready.status} {ready.reason}: {ready.message}" if ready else " : "],
     ]
-    _emit(raw, output, rows)
+    emit(raw, output, rows)
 
 
 def _set_paused(kcd: str, namespace: str, kubeconfig: str | None, paused: bool) -> None:
     patch = {"metadata": {"annotations": {PAUSED: "true" if paused else None}}}
     try:
-        _kube(kubeconfig).patch(KCDS, namespace, kcd, patch)
+        connect(kubeconfig).patch(KCDS, namespace, kcd, patch)
     except ApiError as err:
-        return _fail(err)
+        raise api_failure(err) from None
     click.echo(f"kcd {namespace}/{kcd} {'paused' if paused else 'resumed'}")
 
 
@@ -101,91 +72,49 @@ def resume(kcd: str, namespace: str, kubeconfig: str | None) -> None:
     _set_paused(kcd, namespace, kubeconfig, False)
 
 
+def _clearing(key: str, version: str | None) -> Callable[[Body], Body]:
+    """The status patch that clears `version` (None: every quarantined and held version, and the drift count)."""
+
+    def keep(versions: Sequence[str]) -> list[str]:
+        return [v for v in versions if version is not None and v != version]
+
+    def decide(body: Body) -> Body:
+        st = Status.from_dict(body.get("status"))
+        if version is not None and version not in (*st.failed_versions, *st.held_versions):
+            quarantined, held = ", ".join(st.failed_versions) or "none", ", ".join(st.held_versions) or "none"
+            raise click.ClickException(
+                f"{version} is not quarantined or held on {key} (quarantined: {quarantined}; held: {held})"
+            )
+        patch: Body = {"failedVersions": keep(st.failed_versions), "heldVersions": keep(st.held_versions)}
+        if version is None:
+            patch["drift"] = Drift().to_dict()  # since: null removes the window's start
+        return {"status": patch}
+
+    return decide
+
+
+def _cleared(before: Status, patch: Body) -> str:
+    new = patch["status"]
+    parts = []
+    if gone := [v for v in before.failed_versions if v not in new["failedVersions"]]:
+        parts.append(f"quarantined {', '.join(gone)}")
+    if gone := [v for v in before.held_versions if v not in new["heldVersions"]]:
+        parts.append(f"held {', '.join(gone)}")
+    if "drift" in new and (before.drift.corrections or before.drift.stalled):
+        parts.append(f"the drift count ({before.drift.corrections}{', stalled' if before.drift.stalled else ''})")
+    return "; ".join(parts) or "nothing"
+
+
 @rollout.command("clear")
 @click.argument("kcd")
-@click.option("--version", "version", default=None, help="clear only this version (default: every quarantined one)")
+@click.option("--version", "version", default=None, help="clear only this version (default: all, and the drift count)")
 @namespace_option
 @kubeconfig_option
 def clear(kcd: str, version: str | None, namespace: str, kubeconfig: str | None) -> None:
-    """Take failed versions out of quarantine, so that the controller may deploy them again."""
-    kube = _kube(kubeconfig)
-    try:
-        for _attempt in range(5):
-            body = kube.get(KCDS, namespace, kcd)
-            failed = list((body.get("status") or {}).get("failedVersions") or [])
-            if version is not None and version not in failed:
-                raise click.ClickException(
-                    f"{version} is not quarantined on {namespace}/{kcd} ({failed or 'none are'})"
-                )
-            kept = [v for v in failed if version is not None and v != version]
-            # Conditional on what we read: the controller writes status too.
-            patch = {
-                "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
-                "status": {"failedVersions": kept},
-            }
-            try:
-                kube.patch_status(KCDS, namespace, kcd, patch)
-                break
-            except Conflict:
-                continue
-    except ApiError as err:
-        return _fail(err)
-    click.echo(f"cleared {', '.join(v for v in failed if v not in kept) or 'nothing'} on {namespace}/{kcd}")
+    """Let the controller deploy quarantined (failed) and held (rolled back from) versions again.
 
-
-@cli.command("history")
-@click.argument("workload")
-@namespace_option
-@kubeconfig_option
-@output_option
-def history_cmd(workload: str, namespace: str, kubeconfig: str | None, output: str) -> None:
-    """The rollout history of a workload, newest first."""
-    from kcd.kube.cluster import ConfigMapHistory
-
-    try:
-        records = ConfigMapHistory(_kube(kubeconfig)).load(namespace, workload)
-    except NotFound:
-        records = []
-    except ApiError as err:
-        return _fail(err)
-    rows = [["TIME", "VERSION", "OUTCOME", "DURATION", "KCD", "REASON"]] + [
-        [r.time, r.version, str(r.outcome), f"{r.duration_seconds:.0f}s", r.kcd, r.reason[:60]] for r in records
-    ]
-    _emit([r.to_dict() for r in records], output, rows)
-
-
-def _summary(item: dict[str, Any]) -> dict[str, str]:
-    st = item.get("status") or {}
-    return {
-        "namespace": item["metadata"]["namespace"],
-        "name": item["metadata"]["name"],
-        "container": item["spec"].get("container", {}).get("name", ""),
-        "tag": item["spec"].get("tag", ""),
-        "status": st.get("currStatus") or "",
-        "currVersion": st.get("currVersion") or "",
-        "liveVersion": st.get("successVersion") or "",
-        "lastUpdated": st.get("currStatusTime") or "",
-    }
-
-
-@cli.group("rd")
-def rd() -> None:
-    """Resources kcd manages."""
-
-
-@rd.command("get")
-@kubeconfig_option
-@click.option("-n", "--namespace", default=None, help="one namespace (default: all)")
-@output_option
-def rd_get(kubeconfig: str | None, namespace: str | None, output: str) -> None:
-    """Every KCD with its live and current version."""
-    try:
-        items = _kube(kubeconfig).list(KCDS, namespace)
-    except ApiError as err:
-        return _fail(err)
-    data = [_summary(i) for i in items]
-    rows = [["NAMESPACE", "NAME", "TAG", "STATUS", "VERSION", "LIVE", "UPDATED"]] + [
-        [d["namespace"], d["name"], d["tag"], d["status"], d["currVersion"], d["liveVersion"], d["lastUpdated"]]
-        for d in data
-    ]
-    _emit(data, output, rows)
+    Without --version it also resets the drift count, so a KCD that stopped correcting drift (Stalled) corrects again.
+    """
+    key = f"{namespace}/{kcd}"
+    body, patch = update_kcd(connect(kubeconfig), namespace, kcd, _clearing(key, version), status=True, what="clearing")
+    click.echo(f"cleared {_cleared(Status.from_dict(body.get('status')), patch)} on {key}")

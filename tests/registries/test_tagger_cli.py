@@ -43,6 +43,28 @@ def test_ecr_tags_are_added_listed_and_removed(runner: CliRunner, moto_ecr: Moto
     assert again.output.split() == ["abc1234", "prod"]
 
 
+def test_the_originals_command_lines_with_repo_after_the_subcommand_work(runner: CliRunner, moto_ecr: MotoEcr) -> None:
+    name = f"team/cli-{uuid.uuid4().hex[:6]}"
+    moto_ecr.client().create_repository(repositoryName=name)
+    pusher.push_ecr(moto_ecr.client(), name, ["abc1234"])
+    repo, env = moto_ecr.repo_uri(name), _ecr_env(moto_ecr)
+    tags = ["registry", "tags"]
+    added = runner.invoke(cli, [*tags, "add", "--repo", repo, "--tags", "qa,prod", "--version", "abc1234"], env=env)
+    assert added.exit_code == 0, added.output
+    # The README's "remove" example also passes --version (unused by a removal).
+    removed = runner.invoke(cli, [*tags, "remove", "--repo", repo, "--tags", "qa", "--version", "abc1234"], env=env)
+    assert removed.exit_code == 0, removed.output
+    got = runner.invoke(cli, [*tags, "get", "--repo", repo, "--version", "abc1234"], env=env)
+    assert got.exit_code == 0, got.output
+    assert got.output.split() == ["abc1234", "prod"]
+
+
+def test_a_repo_in_neither_position_is_a_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["registry", "tags", "get", "--version", "abc1234"])
+    assert result.exit_code == 2
+    assert "Missing option '--repo'" in result.stderr
+
+
 def test_a_missing_version_fails_with_one_line_and_exit_1(runner: CliRunner, moto_ecr: MotoEcr) -> None:
     name = f"team/cli-{uuid.uuid4().hex[:6]}"
     moto_ecr.client().create_repository(repositoryName=name)

@@ -45,3 +45,16 @@ def test_the_syncer_outside_a_pod_says_how_to_reach_the_api() -> None:
     out = subprocess.run([sys.executable, "-m", "sidecar"], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 2
     assert "KCD_KUBECONFIG" in out.stderr
+
+
+@pytest.mark.parametrize("workload", ["replicaset/web", "job/web", "pod/web"])
+def test_sync_accepts_only_the_managed_workload_kinds(workload: str) -> None:
+    # A separate process: an accepted workload would replace the running process with the syncer.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KCD_", "KUBERNETES_"))}
+    argv = [sys.executable, "-m", "kcd", "registry", "sync", "-n", "ns", "--kcd", "web", "--workload", workload]
+    out = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1] == (
+        "Error: Invalid value for --workload: expected KIND/NAME with KIND one of "
+        "Deployment, StatefulSet, DaemonSet, CronJob"
+    )

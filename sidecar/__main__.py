@@ -1,6 +1,7 @@
 """Entry point of the syncer sidecar (``kcd-syncer``, also ``kcd registry sync``): configuration from the environment.
 
-Contract variables: ``KCD_NAMESPACE``, ``KCD_NAME``, ``KCD_WORKLOAD_KIND``, ``KCD_WORKLOAD_NAME``, ``POD_NAME``.
+Contract variables: ``KCD_NAMESPACE``, ``KCD_NAME``, ``KCD_WORKLOAD_KIND`` (a ``kcd.kinds`` kind, by name or plural in
+any case), ``KCD_WORKLOAD_NAME``, ``POD_NAME``.
 Optional: ``KCD_SYNCER_ADDRESS`` (default ``0.0.0.0``) and ``KCD_SYNCER_PORT`` (default 8082; 0 picks a free port,
 logged) for ``/healthz`` and ``/metrics``; ``KCD_DOCKER_CONFIG`` (a mounted ``.dockerconfigjson``) for private OCI
 registries; ``KCD_REGISTRY_TIMEOUT`` (seconds per registry response, default 15); ``KCD_INSECURE_REGISTRIES``
@@ -20,7 +21,7 @@ import threading
 from collections.abc import Mapping
 from types import FrameType
 
-from kcd import registries
+from kcd import kinds, registries
 from kcd.registries import dockerconfig
 from sidecar import kubeapi, serving
 from sidecar.syncer import Settings, Syncer
@@ -33,13 +34,13 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
     missing = [n for n in names if not environ.get(n)]
     if missing:
         raise ValueError(f"missing environment: {', '.join(missing)}")
-    kind = environ["KCD_WORKLOAD_KIND"].lower()
-    if kind not in kubeapi.WORKLOADS:
-        raise ValueError(f"KCD_WORKLOAD_KIND {kind!r} is not one of {', '.join(kubeapi.WORKLOADS)}")
+    kind = kinds.find(environ["KCD_WORKLOAD_KIND"])
+    if kind is None:  # the controller reads candidates from these kinds only: another kind's would never be seen
+        raise ValueError(f"KCD_WORKLOAD_KIND {environ['KCD_WORKLOAD_KIND']!r} is not one of {', '.join(kinds.NAMES)}")
     return Settings(
         namespace=environ["KCD_NAMESPACE"],
         kcd=environ["KCD_NAME"],
-        workload_kind=kind,
+        workload_kind=kind.name.lower(),  # one spelling, so every replica computes the same Lease name
         workload_name=environ["KCD_WORKLOAD_NAME"],
         pod_name=environ.get("POD_NAME") or socket.gethostname(),
     )

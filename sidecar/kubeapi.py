@@ -1,8 +1,9 @@
 """The few Kubernetes API calls the syncer makes, over HTTPS with requests (no ``kubernetes`` client: it costs ~30 MB
 per pod, multiplied by every managed workload).
 
-Calls: GET its KCD; GET/POST/PUT its Lease (``coordination.k8s.io/v1``); GET and merge-PATCH its own workload. The
-ServiceAccount token is re-read from its file every minute (kubelet rotates projected tokens).
+Calls: GET its KCD; GET/POST/PUT its Lease (``coordination.k8s.io/v1``); GET and merge-PATCH its own workload (one of
+``kcd.kinds.WORKLOAD_KINDS``, at that kind's group, version and plural). The ServiceAccount token is re-read from its
+file every minute (kubelet rotates projected tokens).
 
 Configuration, first match wins:
 - ``KCD_KUBECONFIG``: a kubeconfig file (current context; token, tokenFile or client certificate; CA or insecure).
@@ -23,15 +24,9 @@ from typing import Any
 
 import requests
 
+from kcd import kinds
+
 SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-WORKLOADS = {
-    "deployment": ("apis/apps/v1", "deployments"),
-    "statefulset": ("apis/apps/v1", "statefulsets"),
-    "daemonset": ("apis/apps/v1", "daemonsets"),
-    "replicaset": ("apis/apps/v1", "replicasets"),
-    "cronjob": ("apis/batch/v1", "cronjobs"),
-    "job": ("apis/batch/v1", "jobs"),
-}
 MAX_BODY = 4 * 1024 * 1024
 
 
@@ -129,8 +124,10 @@ class KubeApi:
         return dict(self._call("PUT", f"{self._leases(namespace)}/{name}", body))
 
     def _workload(self, namespace: str, kind: str, name: str) -> str:
-        group, plural = WORKLOADS[kind.lower()]
-        return f"/{group}/namespaces/{namespace}/{plural}/{name}"
+        found = kinds.find(kind)
+        if found is None:
+            raise ConfigError(f"{kind!r} is not one of {', '.join(kinds.NAMES)}")
+        return f"/apis/{found.api_version}/namespaces/{namespace}/{found.plural}/{name}"
 
     def get_workload(self, namespace: str, kind: str, name: str) -> dict[str, Any]:
         return dict(self._call("GET", self._workload(namespace, kind, name)))

@@ -20,7 +20,7 @@ class Metrics(Observer):
         self.registry = registry or prom.REGISTRY
         r = self.registry
         self.polls = prom.Counter(
-            "kcd_syncer_polls", "Poll steps by outcome (ok, standby, error).", ["outcome"], registry=r
+            "kcd_syncer_polls", "Poll steps by outcome (ok, standby, backoff, error).", ["outcome"], registry=r
         )
         self.errors = prom.Counter("kcd_syncer_errors", "Failed polls by error type.", ["kind"], registry=r)
         self.latency = prom.Histogram(

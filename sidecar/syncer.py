@@ -3,12 +3,15 @@ injected, so every decision here is tested with small fakes and the real edges a
 
 One ``step()``:
 1. Hold the Lease (``leases``). A replica that does not hold it does nothing else and checks again next interval.
-2. Read the KCD (so spec changes are followed within one poll): ``imageRepo``, ``tag``, ``versionSyntax``,
-   ``pollIntervalSeconds`` (at least 1 s here; the CRD enforces 5).
+2. Read the KCD (so spec changes are followed within one poll), parsed by ``kcd.model`` like the controller does:
+   ``imageRepo``, ``tag``, ``versionSyntax`` (RE2), ``pollIntervalSeconds`` (the CRD's default 60 and minimum 5).
 3. ``registries.resolve``: a HEAD (OCI) or one DescribeImages (ECR) when nothing changed.
-4. Write the three candidate annotations on its own workload, only when version or digest differ from what is there.
-It returns the seconds to wait: the interval with ±10 % jitter; after failures an exponential backoff (interval × 2ⁿ,
-capped at max(interval, 10 min)), and never less than a registry's ``Retry-After``. Nothing is written on a failed poll.
+4. Write the candidate annotations (version, digest, time, and the ``imageRepo:tag`` source they came from) on its
+   own workload, only when version, digest or source differ from what is there, and only for a version that is a
+   valid OCI tag or a digest.
+It returns the seconds to wait: the interval with ±10 % jitter. Failures are backed off per party (``backoff``): the
+registry's wait may grow to 10 min (never shorter than its ``Retry-After``) while the Lease is still renewed and the
+KCD still read every interval; the API server's never exceeds one interval. Nothing is written on a failed poll.
 """
 
 from __future__ import annotations
@@ -21,26 +24,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kcd import images, registries
-from sidecar import leases
+from kcd import images, model, registries
+from sidecar import backoff, leases
 
-ANN_VERSION = "kcd.io/candidate-version"
-ANN_DIGEST = "kcd.io/candidate-digest"
-ANN_TIME = "kcd.io/candidate-time"
-DEFAULT_INTERVAL = 60.0
+DEFAULT_INTERVAL = float(model.DEFAULT_POLL_INTERVAL_SECONDS)
 HEALTH_GRACE = 120.0
+# A change of any of these is written; the time alone is not (a restarted syncer rewrites nothing).
+_COMPARED = (model.CANDIDATE_VERSION, model.CANDIDATE_DIGEST, model.CANDIDATE_SOURCE)
 log = logging.getLogger("kcd.syncer")
-
-
-class SpecError(ValueError):
-    """The KCD cannot be followed as written (missing repo or tag, bad versionSyntax)."""
 
 
 @dataclass(frozen=True)
 class Settings:
     namespace: str
     kcd: str
-    workload_kind: str
+    workload_kind: str  # a kcd.kinds name, lower case ("deployment")
     workload_name: str
     pod_name: str
 
@@ -49,26 +47,10 @@ class Settings:
         return leases.lease_name(self.workload_kind, self.workload_name)
 
 
-@dataclass(frozen=True)
-class Spec:
-    repo: str
-    tag: str
-    pattern: images.Pattern
-    interval: float
-
-    @classmethod
-    def from_kcd(cls, kcd: dict[str, Any]) -> Spec:
-        spec = kcd.get("spec") or {}
-        repo, tag = spec.get("imageRepo"), spec.get("tag")
-        if not isinstance(repo, str) or not isinstance(tag, str) or not repo or not tag:
-            raise SpecError("the KCD needs spec.imageRepo and spec.tag")
-        try:
-            images.parse_repo(repo)
-            pattern = images.compile_syntax(spec.get("versionSyntax"))
-        except ValueError as err:
-            raise SpecError(str(err)) from None
-        interval = spec.get("pollIntervalSeconds") or DEFAULT_INTERVAL
-        return cls(repo=repo, tag=tag, pattern=pattern, interval=max(1.0, float(interval)))
+def writable(candidate: registries.Candidate) -> bool:
+    """The controller deploys ``repo:version`` or ``repo@digest``: anything else would make an invalid image."""
+    version_ok = images.is_tag(candidate.version) or images.is_digest(candidate.version)
+    return version_ok and images.is_digest(candidate.digest)
 
 
 class Api(Protocol):
@@ -105,18 +87,26 @@ class Syncer:
         self.settings, self.api, self.registry_factory = settings, api, registry_factory
         self.clock, self.rng = clock, rng
         self.observer = observer or Observer()
-        self.spec: Spec | None = None
+        self.kcd: model.KCD | None = None
+        self.pattern: images.Pattern | None = None
         self.registry: registries.Registry | None = None
         self.candidate: registries.Candidate | None = None
-        self.on_workload: tuple[str, str] | None = None  # (version, digest) annotated on the workload
+        self.on_workload: tuple[str, ...] | None = None  # the _COMPARED annotations' values on the workload
         self.lease: dict[str, Any] | None = None
         self.leader = False
-        self.failures = 0
+        self.api_failures = 0
+        self.registry_failures = 0
+        self.registry_due = 0.0  # the registry is not asked before this time (its backoff)
         self.healthy_until = clock() + HEALTH_GRACE
 
     @property
     def interval(self) -> float:
-        return self.spec.interval if self.spec else DEFAULT_INTERVAL
+        return float(self.kcd.spec.poll_interval_seconds) if self.kcd else DEFAULT_INTERVAL
+
+    @property
+    def failures(self) -> int:
+        """Failures in a row of either party; 0 after a successful poll."""
+        return self.api_failures + self.registry_failures
 
     def healthy(self) -> bool:
         return self.clock() <= self.healthy_until
@@ -124,62 +114,89 @@ class Syncer:
     def step(self) -> float:
         try:
             delay = self._poll()
-            self.failures = 0
-        except Exception as err:  # noqa: BLE001 - every failure is logged, counted and backed off; the loop lives on
-            delay = self._failed(err)
+        except registries.RegistryError as err:
+            delay = self._registry_failed(err)
+        except Exception as err:  # noqa: BLE001 - the API server, the KCD or a bug: logged, counted, retried soon
+            delay = self._api_failed(err)
         self.healthy_until = self.clock() + delay + HEALTH_GRACE
         return delay
 
     def _poll(self) -> float:
-        if self.spec is None:
-            self.spec = Spec.from_kcd(self.api.get_kcd(self.settings.namespace, self.settings.kcd))
+        if self.kcd is None:
+            self.kcd = self._read_kcd()  # its interval sizes the Lease
         if not self._hold_lease():
+            self.api_failures = 0
             self.observer.polled("standby")
             return self._jitter(self.interval)
-        spec = self._follow_spec()
-        started = self.clock()
-        assert self.registry is not None
-        candidate = registries.resolve(self.registry, spec.tag, spec.pattern, previous=self.candidate)
-        self.observer.registry_seconds(self.clock() - started)
-        if candidate.others and candidate is not self.candidate:
+        self._follow_kcd()
+        self.api_failures = 0
+        wait = self.registry_due - self.clock()
+        if wait > 0:  # the registry's backoff; the Lease is kept and the KCD followed meanwhile
+            self.observer.polled("backoff")
+            return min(self._jitter(self.interval), wait)
+        candidate, fresh = self._resolve()
+        self.registry_failures = 0
+        if writable(candidate):
+            self._annotate(candidate)
+        elif fresh:
             log.warning(
-                "several version tags match on %s: chose %s over %s",
-                candidate.digest,
-                candidate.version,
-                ", ".join(candidate.others),
+                "candidate %r (%s) is not a valid OCI tag or digest: not written", candidate.version, candidate.digest
             )
-        self.candidate = candidate
-        self._annotate(candidate)
         self.observer.polled("ok")
         self.observer.succeeded(self.clock())
-        return self._jitter(spec.interval)
+        return self._jitter(self.interval)
 
-    def _follow_spec(self) -> Spec:
-        spec = Spec.from_kcd(self.api.get_kcd(self.settings.namespace, self.settings.kcd))
-        if self.registry is None or self.spec is None or (spec.repo, spec.tag) != (self.spec.repo, self.spec.tag):
-            if self.registry is not None:
-                self.registry.close()
-            self.registry = self.registry_factory(spec.repo)
+    def _read_kcd(self) -> model.KCD:
+        return model.KCD.from_body(self.api.get_kcd(self.settings.namespace, self.settings.kcd))
+
+    def _follow_kcd(self) -> None:
+        kcd, old = self._read_kcd(), self.kcd
+        spec = kcd.spec
+        if self.registry is None or old is None or (spec.image_repo, spec.tag) != (old.spec.image_repo, old.spec.tag):
+            self._switch_registry(spec.image_repo)
+        if self.pattern is None or old is None or spec.version_syntax != old.spec.version_syntax:
+            self.pattern = images.compile_syntax(spec.version_syntax)
             self.candidate = None
-        elif spec.pattern.pattern != self.spec.pattern.pattern:
-            self.candidate = None
-        self.spec = spec
-        return spec
+        self.kcd = kcd
+
+    def _switch_registry(self, repo: str) -> None:
+        if self.registry is not None:
+            self.registry.close()
+            self.registry = None
+        self.registry = self.registry_factory(repo)
+        self.candidate = None
+        # A new repository or tag is asked at once: the backoff belonged to what failed before (a typo being fixed).
+        self.registry_failures, self.registry_due = 0, 0.0
+
+    def _resolve(self) -> tuple[registries.Candidate, bool]:
+        """The candidate, and whether it is new since the last poll (so each one is logged once)."""
+        assert self.registry is not None and self.pattern is not None and self.kcd is not None
+        started = self.clock()
+        candidate = registries.resolve(self.registry, self.kcd.spec.tag, self.pattern, previous=self.candidate)
+        self.observer.registry_seconds(self.clock() - started)
+        fresh = candidate is not self.candidate
+        if candidate.others and fresh:
+            others = ", ".join(candidate.others)
+            log.warning(
+                "several version tags match on %s: chose %s over %s", candidate.digest, candidate.version, others
+            )
+        self.candidate = candidate
+        return candidate, fresh
 
     def _annotate(self, candidate: registries.Candidate) -> None:
-        s = self.settings
+        assert self.kcd is not None
+        s, wanted = self.settings, (candidate.version, candidate.digest, self.kcd.source)
         if self.on_workload is None:
             meta = self.api.get_workload(s.namespace, s.workload_kind, s.workload_name).get("metadata") or {}
-            current = meta.get("annotations") or {}
-            self.on_workload = (current.get(ANN_VERSION, ""), current.get(ANN_DIGEST, ""))
-        if self.on_workload == (candidate.version, candidate.digest):
+            self.on_workload = tuple((meta.get("annotations") or {}).get(name, "") for name in _COMPARED)
+        if self.on_workload == wanted:
             return
         now = datetime.datetime.fromtimestamp(self.clock(), datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        values = {ANN_VERSION: candidate.version, ANN_DIGEST: candidate.digest, ANN_TIME: now}
+        values = dict(zip(_COMPARED, wanted, strict=True)) | {model.CANDIDATE_TIME: now}
         self.api.annotate_workload(s.namespace, s.workload_kind, s.workload_name, values)
-        self.on_workload = (candidate.version, candidate.digest)
+        self.on_workload = wanted
         self.observer.annotated()
-        log.info("candidate %s (%s) for %s/%s", candidate.version, candidate.digest, s.workload_kind, s.workload_name)
+        log.info("candidate %s (%s) of %s for %s/%s", *wanted, s.workload_kind, s.workload_name)
 
     def _hold_lease(self) -> bool:
         s, now = self.settings, self.clock()
@@ -228,17 +245,25 @@ class Syncer:
         if self.registry is not None:
             self.registry.close()
 
-    def _failed(self, err: Exception) -> float:
-        self.failures += 1
+    def _registry_failed(self, err: registries.RegistryError) -> float:
+        self.registry_failures += 1
+        self._report(err, self.registry_failures)
+        wait = self._jitter(backoff.registry_wait(self.registry_failures, self.interval))
+        if isinstance(err, registries.RateLimited) and err.retry_after is not None:
+            wait = max(wait, err.retry_after)  # never sooner than the registry asked
+        self.registry_due = self.clock() + wait
+        return min(wait, self._jitter(self.interval))  # back next interval to keep the Lease and follow the KCD
+
+    def _api_failed(self, err: Exception) -> float:
+        self.api_failures += 1
+        self._report(err, self.api_failures)
+        return self._jitter(backoff.api_wait(self.api_failures, self.interval))
+
+    def _report(self, err: Exception, in_a_row: int) -> None:
         kind = type(err).__name__
         self.observer.polled("error")
         self.observer.failed(kind)
-        log.warning("poll failed (%s, %d in a row): %s", kind, self.failures, err)
-        base = self.interval
-        delay = min(base * 2 ** min(self.failures - 1, 10), max(base, 600.0))
-        if isinstance(err, registries.RateLimited) and err.retry_after is not None:
-            return max(self._jitter(delay), err.retry_after)  # never sooner than the registry asked
-        return self._jitter(delay)
+        log.warning("poll failed (%s, %d in a row): %s", kind, in_a_row, err)
 
     def _jitter(self, seconds: float) -> float:
         return seconds * (0.9 + 0.2 * self.rng())

@@ -12,8 +12,8 @@ from typing import Any
 
 from kubernetes import client
 
+from kcd.model import CANDIDATE_DIGEST, CANDIDATE_VERSION
 from sidecar import leases
-from sidecar.syncer import ANN_DIGEST, ANN_VERSION
 from tests.env.cluster import Cluster
 from tests.env.procs import Proc, ProcGroup, free_port, wait_until
 
@@ -147,6 +147,6 @@ def workload_annotations(api: Any, namespace: str, name: str = "web") -> dict[st
 def wait_for_candidate(api: Any, namespace: str, version: str, digest: str, proc: Proc, timeout: float = 60) -> None:
     def seen() -> bool:
         got = workload_annotations(api, namespace)
-        return (got.get(ANN_VERSION), got.get(ANN_DIGEST)) == (version, digest)
+        return (got.get(CANDIDATE_VERSION), got.get(CANDIDATE_DIGEST)) == (version, digest)
 
     wait_until(seen, what=f"candidate annotations {version} {digest}", timeout=timeout, proc=proc)

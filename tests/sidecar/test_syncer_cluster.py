@@ -15,8 +15,8 @@ import pytest
 import yaml
 from kubernetes import client
 
+from kcd.model import CANDIDATE_SOURCE, CANDIDATE_TIME, CANDIDATE_VERSION
 from sidecar import leases
-from sidecar.syncer import ANN_TIME, ANN_VERSION
 from tests import crd
 from tests.env import pusher
 from tests.env.cluster import Cluster
@@ -65,10 +65,10 @@ def test_a_pushed_version_is_annotated_and_a_moved_tag_follows(
     config.write_text(json.dumps(registry.docker_config()))
     run = start_syncer(procs, cluster, namespace, token, env={"KCD_DOCKER_CONFIG": str(config)})
     wait_for_candidate(kube_api, namespace, "abc1234", first.digest, run.proc)
-    written = workload_annotations(kube_api, namespace)[ANN_TIME]
+    written = workload_annotations(kube_api, namespace)[CANDIDATE_TIME]
     second = pusher.push_image(push, f"{namespace}/app", ["def5678", "env-prod"])
     wait_for_candidate(kube_api, namespace, "def5678", second.digest, run.proc)
-    assert workload_annotations(kube_api, namespace)[ANN_TIME] >= written
+    assert workload_annotations(kube_api, namespace)[CANDIDATE_TIME] >= written
 
 
 @pytest.mark.parametrize("registry", ["anonymous"], indirect=True)
@@ -136,7 +136,7 @@ def test_a_faulty_registry_writes_nothing_and_the_syncer_recovers(
     setup_workload(kube_api, namespace, f"{faulty.host}/team/app")
     run = start_syncer(procs, cluster, namespace, token, env={"KCD_REGISTRY_TIMEOUT": "1"})
     wait_until(lambda: run.metric("kcd_syncer_errors_total") >= 1, what="a failed poll", timeout=60, proc=run.proc)
-    assert ANN_VERSION not in workload_annotations(kube_api, namespace)
+    assert CANDIDATE_VERSION not in workload_annotations(kube_api, namespace)
     assert run.get("/healthz")[0] == 200
     faulty.fault = None
     wait_for_candidate(kube_api, namespace, "abc1234", digest, run.proc)
@@ -155,7 +155,7 @@ def test_a_rate_limited_syncer_waits_as_long_as_the_registry_asks(
     time.sleep(12)  # more than two poll intervals: a syncer that ignored Retry-After would have asked again
     assert len(faulty.requests()) == 1
     assert run.get("/healthz")[0] == 200
-    assert ANN_VERSION not in workload_annotations(kube_api, namespace)
+    assert CANDIDATE_VERSION not in workload_annotations(kube_api, namespace)
 
 
 @pytest.mark.parametrize("registry", ["anonymous"], indirect=True)
@@ -198,3 +198,24 @@ def test_a_changed_kcd_tag_is_followed_without_a_restart(
         "kcd.io", "v1", namespace, "kcds", "web", {"spec": {"tag": "env-qa"}}
     )
     wait_for_candidate(kube_api, namespace, "def5678", qa, run.proc)
+
+
+def test_an_edited_tag_naming_the_same_image_rewrites_the_candidate_source(
+    faulty: FaultyRegistry, cluster: Cluster, kube_api: Any, namespace: str, token: Path, procs: ProcGroup
+) -> None:
+    digest = faulty.push("one", "abc1234", "env-prod", "env-qa")
+    repo = f"{faulty.host}/team/app"
+    setup_workload(kube_api, namespace, repo)
+    run = start_syncer(procs, cluster, namespace, token)
+    wait_for_candidate(kube_api, namespace, "abc1234", digest, run.proc)
+    assert workload_annotations(kube_api, namespace)[CANDIDATE_SOURCE] == f"{repo}:env-prod"
+    client.CustomObjectsApi(kube_api).patch_namespaced_custom_object(
+        "kcd.io", "v1", namespace, "kcds", "web", {"spec": {"tag": "env-qa"}}
+    )
+    wait_until(
+        lambda: workload_annotations(kube_api, namespace).get(CANDIDATE_SOURCE) == f"{repo}:env-qa",
+        what="the new candidate source",
+        timeout=60,
+        proc=run.proc,
+    )
+    assert workload_annotations(kube_api, namespace)[CANDIDATE_VERSION] == "abc1234"

@@ -1,19 +1,16 @@
-"""The syncer's poll decisions with in-memory fakes: what it writes, when it asks the registry, how it backs off,
-and that only one replica polls."""
+"""The syncer's poll decisions with in-memory fakes: what it writes, when it asks the registry, how it reads its KCD,
+and that only one replica polls. (Backoff: test_syncer_backoff.py; the candidate's source: test_syncer_candidates.py)"""
 
 from __future__ import annotations
 
 import pytest
 
-from kcd import registries
-from sidecar import kubeapi, leases
-from sidecar.syncer import ANN_DIGEST, ANN_TIME, ANN_VERSION, Settings, Syncer
+from kcd.model import CANDIDATE_DIGEST, CANDIDATE_SOURCE, CANDIDATE_TIME, CANDIDATE_VERSION
+from sidecar import leases
 from tests.sidecar.fakes import DIGEST_A, DIGEST_B, Clock, FakeApi, FakeRegistry, kcd
+from tests.sidecar.fakes import make_syncer as _syncer
 
-
-def _syncer(api: FakeApi, reg: FakeRegistry, clock: Clock, pod: str = "pod-a", rng: float = 0.5) -> Syncer:
-    settings = Settings(namespace="ns", kcd="app", workload_kind="deployment", workload_name="web", pod_name=pod)
-    return Syncer(settings, api, registry_factory=lambda repo: reg, clock=clock, rng=lambda: rng)
+SOURCE = "127.0.0.1:5000/team/app:env-prod"
 
 
 @pytest.fixture
@@ -28,10 +25,17 @@ def reg() -> FakeRegistry:
     return r
 
 
-def test_the_first_poll_annotates_the_workload_with_version_digest_and_time(reg: FakeRegistry, clock: Clock) -> None:
+def test_the_first_poll_annotates_the_workload_with_version_digest_time_and_source(
+    reg: FakeRegistry, clock: Clock
+) -> None:
     api = FakeApi(kcd())
     delay = _syncer(api, reg, clock).step()
-    assert api.annotations == {ANN_VERSION: "abc1234", ANN_DIGEST: DIGEST_A, ANN_TIME: "2027-01-15T08:00:00Z"}
+    assert api.annotations == {
+        CANDIDATE_VERSION: "abc1234",
+        CANDIDATE_DIGEST: DIGEST_A,
+        CANDIDATE_TIME: "2027-01-15T08:00:00Z",
+        CANDIDATE_SOURCE: SOURCE,
+    }
     assert delay == 60.0  # rng 0.5: the jitter's middle
 
 
@@ -54,13 +58,19 @@ def test_a_moved_tag_is_annotated_on_the_next_poll(reg: FakeRegistry, clock: Clo
     reg.push(DIGEST_B, "def5678", "env-prod")
     clock.now += 60
     syncer.step()
-    assert (api.annotations[ANN_VERSION], api.annotations[ANN_DIGEST]) == ("def5678", DIGEST_B)
+    assert (api.annotations[CANDIDATE_VERSION], api.annotations[CANDIDATE_DIGEST]) == ("def5678", DIGEST_B)
 
 
 def test_an_annotation_already_on_the_workload_is_not_rewritten_after_a_restart(
     reg: FakeRegistry, clock: Clock
 ) -> None:
-    api = FakeApi(kcd(), annotations={ANN_VERSION: "abc1234", ANN_DIGEST: DIGEST_A, ANN_TIME: "earlier"})
+    on_workload = {
+        CANDIDATE_VERSION: "abc1234",
+        CANDIDATE_DIGEST: DIGEST_A,
+        CANDIDATE_TIME: "t",
+        CANDIDATE_SOURCE: SOURCE,
+    }
+    api = FakeApi(kcd(), annotations=on_workload)
     _syncer(api, reg, clock).step()
     assert api.patches == []
 
@@ -70,7 +80,7 @@ def test_without_a_version_tag_the_digest_is_the_candidate(clock: Clock) -> None
     reg.push(DIGEST_A, "env-prod", "not-hex")
     api = FakeApi(kcd())
     _syncer(api, reg, clock).step()
-    assert api.annotations[ANN_VERSION] == DIGEST_A
+    assert api.annotations[CANDIDATE_VERSION] == DIGEST_A
 
 
 def test_version_syntax_is_matched_in_full(clock: Clock) -> None:
@@ -78,7 +88,7 @@ def test_version_syntax_is_matched_in_full(clock: Clock) -> None:
     reg.push(DIGEST_A, "env-prod", "release-12", "12")
     api = FakeApi(kcd(versionSyntax="[0-9]+"))
     _syncer(api, reg, clock).step()
-    assert api.annotations[ANN_VERSION] == "12"
+    assert api.annotations[CANDIDATE_VERSION] == "12"
 
 
 def test_a_changed_kcd_is_followed_on_the_next_poll(reg: FakeRegistry, clock: Clock) -> None:
@@ -89,53 +99,32 @@ def test_a_changed_kcd_is_followed_on_the_next_poll(reg: FakeRegistry, clock: Cl
     api.kcd = kcd(tag="env-qa", interval=30)
     clock.now += 60
     assert syncer.step() == 30.0
-    assert api.annotations[ANN_VERSION] == "def5678"
-
-
-@pytest.mark.parametrize(
-    "error", [registries.Transient("500"), registries.BadResponse("digest mismatch"), registries.AuthError("denied")]
-)
-def test_a_failed_poll_writes_nothing_and_backs_off_exponentially(
-    error: Exception, reg: FakeRegistry, clock: Clock
-) -> None:
-    api = FakeApi(kcd())
-    syncer = _syncer(api, reg, clock)
-    reg.fail = error
-    delays = []
-    for _ in range(4):
-        delays.append(syncer.step())
-        clock.now += delays[-1]
-    assert api.patches == []
-    assert delays == [60.0, 120.0, 240.0, 480.0]
-    reg.fail = None
-    assert syncer.step() == 60.0
-    assert api.annotations[ANN_VERSION] == "abc1234"
-
-
-def test_backoff_is_capped_at_ten_minutes(reg: FakeRegistry, clock: Clock) -> None:
-    syncer = _syncer(FakeApi(kcd()), reg, clock)
-    reg.fail = registries.Transient("down")
-    delays = [syncer.step() for _ in range(8)]
-    assert max(delays) == 600.0
-
-
-def test_a_rate_limit_is_waited_out_for_at_least_retry_after(reg: FakeRegistry, clock: Clock) -> None:
-    syncer = _syncer(FakeApi(kcd()), reg, clock, rng=0.0)  # the lowest jitter
-    reg.fail = registries.RateLimited("429", retry_after=300)
-    assert syncer.step() == 300.0
-
-
-def test_an_api_failure_is_a_failed_poll_too(reg: FakeRegistry, clock: Clock) -> None:
-    api = FakeApi(kcd())
-    syncer = _syncer(api, reg, clock)
-    api.fail = kubeapi.ApiError("GET: 503", 503)
-    assert syncer.step() == 60.0
-    assert syncer.failures == 1
+    assert api.annotations[CANDIDATE_VERSION] == "def5678"
 
 
 def test_a_kcd_without_a_tag_is_reported_and_retried(reg: FakeRegistry, clock: Clock) -> None:
-    api = FakeApi({"spec": {"imageRepo": "127.0.0.1:5000/team/app"}})
-    syncer = _syncer(api, reg, clock)
+    body = kcd()
+    del body["spec"]["tag"]
+    syncer = _syncer(FakeApi(body), reg, clock)
+    syncer.step()
+    assert syncer.failures == 1 and reg.calls == []
+
+
+@pytest.mark.parametrize("interval", [1, 4])
+def test_a_poll_interval_below_the_crds_minimum_of_5_s_is_a_bad_kcd(
+    interval: int, reg: FakeRegistry, clock: Clock
+) -> None:
+    syncer = _syncer(FakeApi(kcd(interval=interval)), reg, clock)
+    syncer.step()
+    assert syncer.failures == 1 and reg.calls == []
+
+
+def test_without_a_poll_interval_the_crds_default_of_60_s_applies(reg: FakeRegistry, clock: Clock) -> None:
+    assert _syncer(FakeApi(kcd(interval=None)), reg, clock).step() == 60.0
+
+
+def test_a_version_syntax_re2_refuses_is_a_bad_kcd(reg: FakeRegistry, clock: Clock) -> None:
+    syncer = _syncer(FakeApi(kcd(versionSyntax="(?=abc)[0-9a-f]+")), reg, clock)  # a look-ahead: Perl only
     syncer.step()
     assert syncer.failures == 1 and reg.calls == []
 

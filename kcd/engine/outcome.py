@@ -97,7 +97,9 @@ def finish(view: View, rollout: RolloutState) -> Plan:
         WriteStatus(status),
         Emit(reason, message, not success, rollout.version),
     ]
-    return Plan(actions=tuple(actions))
+    # One more step at once: the steady state after the rollout (a quarantine, a lost workload) is reported now,
+    # not at the next resync.
+    return Plan(actions=tuple(actions), again=True)
 
 
 def supersede(

@@ -192,5 +192,7 @@ def stuck_on_rollback(body: Body) -> bool:
         return False
     if (spec.get("podManagementPolicy") or "OrderedReady") != "OrderedReady":
         return False
+    if not _observed(body):  # the revisions still describe the template before the rollback's patch
+        return False
     updating = status.get("updateRevision") != status.get("currentRevision")
     return updating or _n(status, "readyReplicas") < _n(spec, "replicas", 1)

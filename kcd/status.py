@@ -48,6 +48,7 @@ class ConditionType(enum.StrEnum):
     READY = "Ready"
     RECONCILING = "Reconciling"
     STALLED = "Stalled"
+    SYNCER_HEALTHY = "SyncerHealthy"  # contract.md; set from the syncer's Lease (the workloads API issue)
 
 
 class Phase(enum.StrEnum):
@@ -72,8 +73,7 @@ class Reason(enum.StrEnum):
     ROLLOUT_FAILED = "RolloutFailed"
     ROLLOUT_TIMED_OUT = "RolloutTimedOut"
     ROLLED_BACK = "RolledBack"
-    ROLLBACK_FAILED = "RollbackFailed"
-    VERIFICATION_FAILED = "VerificationFailed"
+    VERIFICATION_FAILED = "VerificationFailed"  # for verification (the blue-green issue)
     DRIFT_CORRECTED = "DriftCorrected"
     UP_TO_DATE = "UpToDate"
     PAUSED = "Paused"
@@ -82,7 +82,6 @@ class Reason(enum.StrEnum):
     CONTAINER_NOT_FOUND = "ContainerNotFound"
     INVALID_CANDIDATE = "InvalidCandidate"
     QUARANTINED = "Quarantined"
-    QUARANTINE_CLEARED = "QuarantineCleared"
     CONFIG_UPDATE_FAILED = "ConfigUpdateFailed"
     HISTORY_UPDATE_FAILED = "HistoryUpdateFailed"
     API_ERROR = "APIError"

@@ -18,23 +18,19 @@ from __future__ import annotations
 import dataclasses
 
 from kcd import images
-from kcd.engine import candidates, drift
+from kcd.engine import candidates, drift, manual
 from kcd.engine.outcome import fail, finish, supersede
-from kcd.engine.plan import Emit, Plan, WriteStatus, elapsed, persist, report, with_conditions
+from kcd.engine.plan import Plan, elapsed, persist, report
+from kcd.engine.start import new_rollout, start
 from kcd.engine.strategies import Strategy, for_spec
 from kcd.engine.view import Candidate, View
 from kcd.model import (
     PAUSED,
-    ROLLBACK_BY,
-    ROLLBACK_REQUESTED_AT,
-    ROLLBACK_TO,
     CurrStatus,
     Outcome,
     Phase,
     Reason,
     RolloutState,
-    Status,
-    format_time,
 )
 
 __all__ = ["Plan", "decide"]
@@ -55,8 +51,8 @@ def decide(view: View) -> Plan:
     problem = _steady_problem(view, strategy)
     if problem is not None:
         return problem
-    if _rollback_requested(view):
-        return _manual_rollback(view)
+    if manual.requested(view):
+        return manual.rollback(view)
     return _idle(view)
 
 
@@ -95,42 +91,6 @@ def _steady_problem(view: View, strategy: Strategy | None) -> Plan | None:
             message=f"container {kcd.spec.container.name!r} not found in {refs}",
         )
     return None
-
-
-def _new_rollout(view: View, version: str, digest: str, *, reason: str = "", message: str = "") -> RolloutState:
-    kcd, stamp = view.kcd, format_time(view.now)
-    strategy = for_spec(kcd.spec)
-    return RolloutState(
-        version=version,
-        phase=strategy.first_phase if strategy else Phase.PATCHING,
-        digest=digest,
-        image=images.image_for(kcd.spec.image_repo, version),
-        source=kcd.source,
-        container=kcd.spec.container.name,
-        started_at=stamp,
-        phase_started_at=stamp,
-        previous_version=kcd.status.success_version,
-        reason=reason,
-        message=message,
-    )
-
-
-def _start(
-    view: View, rollout: RolloutState, *, status: Status | None = None, reason: str = Reason.ROLLOUT_STARTED
-) -> Plan:
-    kcd = view.kcd
-    message = rollout.message or f"rolling out {rollout.version} (was {kcd.status.success_version or 'none'})"
-    base = dataclasses.replace(
-        status or kcd.status,
-        curr_version=rollout.version,
-        curr_status=CurrStatus.PROGRESSING,
-        curr_status_time=rollout.started_at,
-        rollout=rollout,
-    )
-    written = with_conditions(
-        base, kcd.generation, view.now, ready=False, reason=reason, message=message, reconciling=True
-    )
-    return Plan(actions=(WriteStatus(written), Emit(reason, message, False, rollout.version)), again=True)
 
 
 def _blocked(view: View, cand: Candidate) -> Plan | None:
@@ -175,53 +135,16 @@ def _idle(view: View) -> Plan:
     if cand is not None and (cand.version != status.success_version or status.curr_status == CurrStatus.FAILED):
         blocked = _blocked(view, cand)
         if blocked is None:
-            return _start(view, _new_rollout(view, cand.version, cand.digest))
+            return start(view, new_rollout(view, cand.version, cand.digest))
         if not drift.wanted(view):
             return blocked
     return drift.correct(view)
 
 
-def _rollback_requested(view: View) -> bool:
-    kcd = view.kcd
-    at = kcd.annotations.get(ROLLBACK_REQUESTED_AT, "")
-    return bool(at) and at != kcd.status.last_rollback and bool(kcd.annotations.get(ROLLBACK_TO))
-
-
-def _manual_rollback(view: View) -> Plan:
-    """`kcd rollout rollback`: hold what is rolled away from (it sticks), then roll out the target like any version."""
-    kcd = view.kcd
-    target, by = kcd.annotations[ROLLBACK_TO], kcd.annotations.get(ROLLBACK_BY, "someone")
-    handled = dataclasses.replace(kcd.status, last_rollback=kcd.annotations[ROLLBACK_REQUESTED_AT])
-    problem = (
-        candidates.reference_problem(kcd.spec.image_repo, target)
-        if images.is_tag(target) or images.is_digest(target)
-        else f"{target[:80]!r} is neither a tag nor a digest"
-    )
-    live, current = kcd.status.success_version, kcd.status.rollout
-    if problem or (target == live and current is None):
-        message = f"rollback to {target[:80]} requested by {by} not carried out: " + (
-            problem or "it is the live version"
-        )
-        return Plan(actions=(WriteStatus(handled), Emit(Reason.MANUAL_ROLLBACK, message, True, target)))
-    held = [
-        v for v in (live, current.version if current else "", current.digest if current else "") if v and v != target
-    ]
-    handled = dataclasses.replace(
-        handled,
-        held_versions=tuple(dict.fromkeys([*(v for v in handled.held_versions if v != target), *held]))[-100:],
-        failed_versions=tuple(v for v in handled.failed_versions if v != target),
-    )
-    message = f"manual rollback to {target} requested by {by}; holding {', '.join(held) or 'nothing'}"
-    nxt = _new_rollout(view, target, "", reason=Reason.MANUAL_ROLLBACK, message=message)
-    if current is not None:
-        return supersede(view, current, reason=Reason.MANUAL_ROLLBACK, message=message, status=handled, nxt=nxt)
-    return _start(view, nxt, status=handled, reason=Reason.MANUAL_ROLLBACK)
-
-
 def _superseded_by(view: View, rollout: RolloutState) -> Plan | None:
     kcd = view.kcd
-    if _rollback_requested(view):
-        return _manual_rollback(view)
+    if manual.requested(view):
+        return manual.rollback(view)
     if rollout.source != kcd.source or rollout.container != kcd.spec.container.name:
         message = (
             f"rollout of {rollout.version} abandoned: the spec changed ({rollout.source} container "
@@ -235,7 +158,7 @@ def _superseded_by(view: View, rollout: RolloutState) -> Plan | None:
         return None
     message = f"rollout of {rollout.version} superseded by the newer candidate {cand.version}"
     return supersede(
-        view, rollout, reason=Reason.SUPERSEDED, message=message, nxt=_new_rollout(view, cand.version, cand.digest)
+        view, rollout, reason=Reason.SUPERSEDED, message=message, nxt=new_rollout(view, cand.version, cand.digest)
     )
 
 

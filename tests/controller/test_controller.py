@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 
-from tests import crd
 from tests.controller import kcdrun
 from tests.controller.fixtures import (
     REPO,
@@ -25,18 +22,9 @@ from tests.controller.fixtures import (
     wait_status,
     workload,
 )
-from tests.env.procs import ProcGroup, wait_until
+from tests.env.procs import wait_until
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture(scope="module")
-def controller(cluster: Any, kube_api: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[kcdrun.Controller]:
-    crd.install(kube_api)
-    procs = ProcGroup(tmp_path_factory.mktemp("controller-logs"))
-    ctl = kcdrun.start(procs, Path(cluster.kubeconfig))
-    yield ctl
-    procs.stop()
 
 
 @pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "DaemonSet", "CronJob"])

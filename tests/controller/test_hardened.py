@@ -6,14 +6,11 @@ Numbers refer to the defects of the issue "The rollout engine, hardened" (each f
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 
-from tests import crd
 from tests.controller import kcdrun
 from tests.controller.fixtures import (
     REPO,
@@ -27,19 +24,10 @@ from tests.controller.fixtures import (
     wait_status,
     workload,
 )
-from tests.env.procs import ProcGroup, wait_until
+from tests.env.procs import wait_until
 
 pytestmark = pytest.mark.cluster
 SYNTAX = "[a-z0-9-]+"
-
-
-@pytest.fixture(scope="module")
-def controller(cluster: Any, kube_api: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[kcdrun.Controller]:
-    crd.install(kube_api)
-    procs = ProcGroup(tmp_path_factory.mktemp("hardened-logs"))
-    ctl = kcdrun.start(procs, Path(cluster.kubeconfig))
-    yield ctl
-    procs.stop()
 
 
 def _live(api: Any, namespace: str, name: str, version: str = "good-1", **spec: Any) -> None:

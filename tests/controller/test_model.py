@@ -130,7 +130,7 @@ def test_full_spec_parses_every_field() -> None:
     assert spec.strategy.verify[0].timeout_seconds == 30
     assert (spec.history.enabled, spec.history.max_entries, spec.rollback.enabled) == (False, 7, True)
     assert spec.service_account_name == "syncer"
-    assert spec.version_pattern.fullmatch("v12") and not spec.version_pattern.fullmatch("v12-rc")
+    assert spec.version_syntax == "v[0-9]+"
 
 
 @pytest.mark.parametrize(
@@ -206,12 +206,14 @@ def _rollout() -> model.RolloutState:
         version="abc1234",
         phase=model.Phase.WAITING,
         digest="sha256:" + "a" * 64,
-        step=2,
-        attempt=1,
+        image="127.0.0.1:5000/team/app:abc1234",
+        source="127.0.0.1:5000/team/app:env-prod",
+        container="app",
         started_at="2026-11-26T12:00:00Z",
         phase_started_at="2026-11-26T12:01:00Z",
         previous_version="0ff1ce5",
-        patched=("Deployment/web", "StatefulSet/db"),
+        paused_at="2026-11-26T12:02:00Z",
+        pods_deleted=True,
         outcome=model.Outcome.FAILED,
         reason=model.Reason.ROLLOUT_TIMED_OUT,
         message="not ready after 900s",
@@ -228,7 +230,10 @@ def _status() -> model.Status:
         observed_generation=3,
         conditions=(ready,),
         failed_versions=("bad0001",),
+        held_versions=("held001",),
         rollout=_rollout(),
+        drift=model.Drift(2, "2026-11-26T11:00:00Z", stalled=False),
+        last_rollback="2026-11-26T11:30:00Z",
     )
 
 
@@ -249,7 +254,7 @@ def test_empty_status_dict_clears_every_field_in_a_merge_patch() -> None:
 def test_rollout_dict_names_every_field_so_a_merge_patch_replaces_the_previous_rollout() -> None:
     fresh = model.RolloutState(version="abc1234", phase=model.Phase.PATCHING).to_dict()
     assert set(fresh) == set(_status_schema("rollout")["properties"])
-    assert fresh["outcome"] is None and fresh["patched"] == []
+    assert fresh["outcome"] is None and fresh["image"] == "" and fresh["podsDeleted"] is False
 
 
 @pytest.mark.parametrize(
@@ -276,7 +281,7 @@ def test_status_dicts_validate_against_the_crd_status_schema(status: dict[str, A
         ({"rollout": {"version": "v1", "phase": "Dancing"}}, model.Status()),
         ({"rollout": {"phase": "Patching"}}, model.Status()),
         (
-            {"rollout": {"version": "v1", "phase": "Patching", "patched": "Deployment/web", "step": "2"}},
+            {"rollout": {"version": "v1", "phase": "Patching", "podsDeleted": "yes", "image": 5}},
             model.Status(rollout=model.RolloutState(version="v1", phase=model.Phase.PATCHING)),
         ),
         ({"currStatus": "Failed", "kopf": {}}, model.Status(curr_status=model.CurrStatus.FAILED)),
@@ -297,10 +302,10 @@ def test_status_reading_drops_garbage_instead_of_raising(raw: Any, expected: mod
     assert model.Status.from_dict(raw) == expected
 
 
-def test_advance_moves_to_the_first_step_of_the_next_phase() -> None:
+def test_advance_moves_to_the_next_phase_and_keeps_the_rollout() -> None:
     moved = _rollout().advance(model.Phase.POST_VERIFYING, now=LATER)
-    assert (moved.phase, moved.step, moved.phase_started_at) == (model.Phase.POST_VERIFYING, 0, "2026-11-26T12:05:00Z")
-    assert (moved.version, moved.started_at, moved.patched) == ("abc1234", "2026-11-26T12:00:00Z", _rollout().patched)
+    assert (moved.phase, moved.phase_started_at) == (model.Phase.POST_VERIFYING, "2026-11-26T12:05:00Z")
+    assert (moved.version, moved.started_at, moved.image) == ("abc1234", "2026-11-26T12:00:00Z", _rollout().image)
 
 
 def test_condition_dict_has_the_metav1_condition_shape() -> None:
@@ -380,11 +385,19 @@ def test_parsing_does_not_change_the_body() -> None:
 
 
 def test_annotation_names_are_the_contract_names() -> None:
-    names = (model.CANDIDATE_VERSION, model.CANDIDATE_DIGEST, model.CANDIDATE_TIME, model.INJECT, model.KCD_NAME)
+    names = (
+        model.CANDIDATE_VERSION,
+        model.CANDIDATE_DIGEST,
+        model.CANDIDATE_TIME,
+        model.CANDIDATE_SOURCE,
+        model.INJECT,
+        model.KCD_NAME,
+    )
     assert names == (
         "kcd.io/candidate-version",
         "kcd.io/candidate-digest",
         "kcd.io/candidate-time",
+        "kcd.io/candidate-source",
         "kcd.io/inject",
         "kcd.io/kcd",
     )

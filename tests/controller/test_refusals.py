@@ -8,13 +8,11 @@ under OrderedReady never rolled back while its broken pod stood.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 
-from tests import crd
 from tests.controller import kcdrun
 from tests.controller.fixtures import (
     REPO,
@@ -28,19 +26,10 @@ from tests.controller.fixtures import (
     wait_status,
     workload,
 )
-from tests.env.procs import ProcGroup, wait_until
+from tests.env.procs import wait_until
 
 pytestmark = pytest.mark.cluster
 SYNTAX = "[a-z0-9-]+"
-
-
-@pytest.fixture(scope="module")
-def controller(cluster: Any, kube_api: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[kcdrun.Controller]:
-    crd.install(kube_api)
-    procs = ProcGroup(tmp_path_factory.mktemp("refusal-logs"))
-    ctl = kcdrun.start(procs, Path(cluster.kubeconfig))
-    yield ctl
-    procs.stop()
 
 
 @pytest.fixture

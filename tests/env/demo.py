@@ -1,11 +1,14 @@
 """The demo's story on top of the local environment: kcd's controller and a syncer run as processes, and a new
 version of the sample app is "released" (pushed under the watched tag) every `interval` seconds, so a newcomer sees
 the whole job: registry push -> syncer annotation -> controller rollout -> pods replaced -> status and history.
+Once the third release is live the demo rolls it back by hand (`kcd rollout rollback`): the version rolled away from
+is held, so the syncer still reporting it does not bring it back; the next release rolls out as usual.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -93,10 +96,32 @@ def _status(api: Any) -> dict[str, Any]:
     return dict(obj.get("status") or {})
 
 
+ROLL_BACK_AFTER = 3  # releases
+
+
+def roll_back(st: stack.Stack) -> None:
+    """What a person does when a release misbehaves: `kcd rollout rollback` (back to the previous live version)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "kcd",
+        "rollout",
+        "rollback",
+        APP,
+        "-n",
+        NS,
+        "--kubeconfig",
+        str(st.cluster.kubeconfig),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)  # noqa: S603 - our own CLI
+    said = (done.stdout or done.stderr).strip()
+    print(f"[{time.strftime('%H:%M:%S')}] $ kcd rollout rollback {APP} -n {NS}\n           {said}", flush=True)
+
+
 def narrate(st: stack.Stack, stop: threading.Event, interval: float) -> None:
     """Release a version every `interval` s and print each transition of the KCD until `stop`."""
     api = api_client(st.cluster)
-    counter, last = 0, ""
+    counter, last, rolled_back = 0, "", False
     next_release = time.monotonic() + 10
     while not stop.wait(1):
         if time.monotonic() >= next_release:
@@ -110,23 +135,30 @@ def narrate(st: stack.Stack, stop: threading.Event, interval: float) -> None:
         except Exception:  # noqa: BLE001 - the demo keeps narrating through API hiccups
             continue
         phase = (status.get("rollout") or {}).get("phase", "")
-        line = f"{status.get('currStatus')} {status.get('currVersion')} {phase}".strip()
+        ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), {})
+        line = f"{status.get('currStatus')} {status.get('currVersion')} {phase} {ready.get('reason')}".strip()
         if line != last:
             last = line
-            ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c["type"] == "Ready"), {})
             print(
                 f"[{time.strftime('%H:%M:%S')}] kcd {NS}/{APP}: {status.get('currStatus')} "
                 f"version={status.get('currVersion')} live={status.get('successVersion')} {phase} "
                 f"- {ready.get('message', '')}",
                 flush=True,
             )
-            if status.get("currStatus") == "Success":
+            if ready.get("reason") == "Held":
+                print(
+                    f"           held (not redeployed until `kcd rollout clear`): {status['heldVersions']}", flush=True
+                )
+            if status.get("currStatus") == "Success" and not phase:
                 cm = client.CoreV1Api(api).read_namespaced_config_map(f"{APP}.history", NS)
                 newest = json.loads(cm.data["history"])[0]
                 print(
                     f"           history: {newest['version']} {newest['outcome']} in {newest['durationSeconds']:.1f}s",
                     flush=True,
                 )
+        if counter == ROLL_BACK_AFTER and not rolled_back and status.get("successVersion") == version:
+            rolled_back = True
+            roll_back(st)
     api.close()
 
 

@@ -13,7 +13,7 @@ import datetime
 from kcd import images
 from kcd.engine.plan import Emit, Plan, SetImage, WriteStatus, report
 from kcd.engine.view import View, Workload
-from kcd.model import PAUSED, CurrStatus, Drift, Reason, format_time, parse_time
+from kcd.model import PAUSED, ConditionType, CurrStatus, Drift, Reason, find_condition, format_time, parse_time
 
 MAX_CORRECTIONS = 5
 WINDOW = datetime.timedelta(minutes=10)
@@ -28,6 +28,18 @@ def _drifted(view: View) -> tuple[str, list[Workload]]:
 def wanted(view: View) -> bool:
     status = view.kcd.status
     return bool(status.success_version) and status.curr_status == CurrStatus.SUCCESS and bool(_drifted(view)[1])
+
+
+def _just_succeeded(view: View) -> bool:
+    status = view.kcd.status
+    ready = find_condition(status.conditions, ConditionType.READY)
+    return (
+        ready is not None
+        and ready.is_true
+        and ready.reason == Reason.ROLLOUT_SUCCEEDED
+        and ready.observed_generation == view.kcd.generation
+        and status.curr_version == status.success_version
+    )
 
 
 def _report(view: View, *, ready: bool, reason: str, message: str) -> Plan:
@@ -45,6 +57,8 @@ def correct(view: View) -> Plan:
         return _report(view, ready=True, reason=Reason.UP_TO_DATE, message="waiting for a candidate")
     want, drifted = _drifted(view)
     if not drifted:
+        if _just_succeeded(view):
+            return Plan()  # "RolloutSucceeded: X is live on …" says it already: no second write, no second Event
         return _report(view, ready=True, reason=Reason.UP_TO_DATE, message=f"{live} is live")
     refs = ", ".join(w.ref for w in drifted)
     if kcd.annotations.get(PAUSED) == "true":

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kcd.engine.plan import AddHistory, Plan, SetConfig
+from kcd.engine.plan import AddHistory, Plan, SetConfig, WriteStatus
 from kcd.engine.rollout import decide
 from kcd.engine.view import Candidate, View, Workload
 from kcd.engine.workload import Progress
@@ -86,16 +86,17 @@ def test_a_new_candidate_starts_a_rollout_and_marks_it_progressing() -> None:
     plan = step(kcd(live()), [target(cand="bbbbb22")], NOW)
     assert plan.status is not None and plan.status.rollout is not None
     assert plan.status.curr_status is CurrStatus.PROGRESSING
-    assert (plan.status.rollout.version, plan.status.rollout.phase) == ("bbbbb22", Phase.PATCHING)
+    # The strategy's first phase (Patching) runs in the same step: one status write, already Waiting.
+    assert (plan.status.rollout.version, plan.status.rollout.phase) == ("bbbbb22", Phase.WAITING)
     assert plan.status.rollout.previous_version == "aaaaa11"
-    assert plan.images == () and plan.again
+    assert patches(plan) == [("web", f"{REPO}:bbbbb22")] and plan.again
+    assert len(plan.of(WriteStatus)) == 1
     assert [e.reason for e in plan.events] == [Reason.ROLLOUT_STARTED]
 
 
 def test_patching_sets_the_image_only_where_it_differs_then_waits() -> None:
-    k = apply(kcd(live()), step(kcd(live()), [target(cand="bbbbb22")], NOW))
     done_already = target(f"{REPO}:bbbbb22", name="api", cand="bbbbb22")
-    plan = step(k, [target(cand="bbbbb22"), done_already], NOW)
+    plan = step(kcd(live()), [target(cand="bbbbb22"), done_already], NOW)
     assert patches(plan) == [("web", f"{REPO}:bbbbb22")]
     assert plan.status is not None and plan.status.rollout is not None
     assert plan.status.rollout.phase is Phase.WAITING

@@ -7,8 +7,9 @@ Watching is kopf's job, not this module's.
 
 from __future__ import annotations
 
+import builtins
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -115,13 +116,27 @@ class Kube:
         return self.request("GET", res.path(namespace, name))
 
     def list(
-        self, res: Resource, namespace: str | None = None, *, labels: Mapping[str, str] | None = None
+        self, res: Resource, namespace: str | None = None, *, labels: Mapping[str, str] | None = None, page: int = 500
     ) -> list[Body]:
-        query = {"labelSelector": ",".join(f"{k}={v}" for k, v in sorted(labels.items()))} if labels else None
-        items: list[Body] = self.request("GET", res.path(namespace), query=query).get("items", [])
-        for item in items:  # list items carry no kind/apiVersion; later code relies on them
-            item.setdefault("kind", res.kind)
-        return items
+        return [item for items in self.pages(res, namespace, labels=labels, page=page) for item in items]
+
+    def pages(
+        self, res: Resource, namespace: str | None = None, *, labels: Mapping[str, str] | None = None, page: int = 500
+    ) -> Iterator[builtins.list[Body]]:
+        """The matching objects, `page` at a time (a large cluster's list never arrives as one response)."""
+        query = {"limit": str(page)}
+        if labels:
+            query["labelSelector"] = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        while True:
+            reply = self.request("GET", res.path(namespace), query=query)
+            items: builtins.list[Body] = reply.get("items", [])
+            for item in items:  # list items carry no kind/apiVersion; later code relies on them
+                item.setdefault("kind", res.kind)
+            yield items
+            token = (reply.get("metadata") or {}).get("continue")
+            if not token:
+                return
+            query["continue"] = str(token)
 
     def create(self, res: Resource, namespace: str | None, body: Body) -> Body:
         return self.request("POST", res.path(namespace), body=body)

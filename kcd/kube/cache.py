@@ -24,6 +24,7 @@ from kcd.engine.workload import matches
 from kcd.kube.api import FIELD_MANAGER, KCDS, WORKLOADS, Kube
 
 Body = dict[str, Any]
+PRIME_PAGE = 250  # objects per LIST page at start: bounds the transient memory of a full Deployment list
 Key = tuple[str, str, str]  # (kind, namespace, name)
 _TEMPLATE_SPEC = ("containers",)
 _WORKLOAD_SPEC = ("replicas", "paused", "updateStrategy", "podManagementPolicy", "selector", "schedule", "suspend")
@@ -148,7 +149,8 @@ class Cache:
         """One LIST per kind (KCDs and the workload kinds), then steps may run."""
         for kind in ("KCD", *kinds.NAMES):
             res = KCDS if kind == "KCD" else WORKLOADS[kind]
-            self.put_all(kube.list(res, namespace), kind)
+            for page in kube.pages(res, namespace, page=PRIME_PAGE):
+                self.put_all(page, kind)
         self.ready.set()
 
     def put_all(self, bodies: Iterable[Mapping[str, Any]], kind: str) -> None:

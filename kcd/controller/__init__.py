@@ -23,7 +23,6 @@ import kopf
 
 from kcd import kinds
 from kcd.controller.loops import Loops
-from kcd.engine.workload import matches
 from kcd.kube.api import Kube
 from kcd.kube.cache import Cache
 from kcd.kube.reconciler import Reconciler
@@ -131,9 +130,8 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
             labels = [dict((body.get("metadata") or {}).get("labels") or {})]
             if before is not None:
                 labels.append(dict(before["metadata"].get("labels") or {}))
-            for kcd in cache.kcds(ns):
-                selector = {str(k): str(v) for k, v in ((kcd.get("spec") or {}).get("selector") or {}).items()}
-                if any(matches(have, selector) for have in labels):
+            for have in labels:
+                for kcd in cache.kcds_selecting(ns, have):
                     loops.wake((ns, str(kcd["metadata"]["name"])))
 
         return workload_event

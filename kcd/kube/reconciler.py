@@ -25,7 +25,6 @@ from kcd import metrics
 from kcd.engine import plan as actions
 from kcd.engine.rollout import api_failed, decide
 from kcd.engine.view import View, workload_from_body
-from kcd.engine.workload import matches
 from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import cluster, events
 from kcd.kube.api import KCDS, Kube
@@ -121,15 +120,15 @@ class Reconciler:
     def _overlaps(self, body: Mapping[str, Any], bodies: list[dict[str, Any]]) -> tuple[str, ...]:
         """Older KCDs (by creation, then name) in the namespace that also select one of these workloads."""
         meta = body["metadata"]
-        mine = (str(meta.get("creationTimestamp") or ""), str(meta.get("name")))
-        found = []
-        for other in self.cache.kcds(str(meta.get("namespace"))):
-            ometa = other["metadata"]
-            theirs = (str(ometa.get("creationTimestamp") or ""), str(ometa.get("name")))
-            selector = {str(k): str(v) for k, v in ((other.get("spec") or {}).get("selector") or {}).items()}
-            if theirs < mine and any(matches(b["metadata"].get("labels"), selector) for b in bodies):
-                found.append(theirs[1])
-        return tuple(found)
+        namespace, mine = str(meta.get("namespace")), (str(meta.get("creationTimestamp") or ""), str(meta.get("name")))
+        found: set[str] = set()
+        for workload in bodies:
+            for other in self.cache.kcds_selecting(namespace, workload["metadata"].get("labels") or {}):
+                ometa = other["metadata"]
+                theirs = (str(ometa.get("creationTimestamp") or ""), str(ometa.get("name")))
+                if theirs < mine:
+                    found.add(theirs[1])
+        return tuple(sorted(found))
 
     def _execute(self, kcd: KCD, plan: actions.Plan, rv: str) -> StepResult:
         for action in plan.ordered():

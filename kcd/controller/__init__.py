@@ -26,11 +26,14 @@ from kcd.controller.loops import Loops
 from kcd.kube.api import Kube
 from kcd.kube.cache import Cache
 from kcd.kube.reconciler import Reconciler
+from kcd.kube.services import SERVICE_NAME
 from kcd.settings import Settings
 
 log = logging.getLogger("kcd.controller")
 BATCH_WINDOW_SECONDS = 0.01
-KOPF_CONNECTIONS = 8  # watch streams hold one each (five resources); kopf makes few other calls (finalizer removal)
+# Watch streams hold one each (KCDs, four workload kinds, Services, EndpointSlices, CRDs: eight); kopf's few other
+# calls (finalizer removal) need connections besides them.
+KOPF_CONNECTIONS = 12
 
 
 def _connection(kube: Kube) -> kopf.ConnectionInfo:
@@ -135,6 +138,25 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
                     loops.wake((ns, str(kcd["metadata"]["name"])))
 
         return workload_event
+
+    def traffic_handler(kind: str) -> Callable[..., Any]:
+        async def traffic_event(namespace: str | None, name: str, body: kopf.Body, **kwargs: Any) -> None:
+            ns = namespace or ""
+            if kwargs["type"] == "DELETED":
+                cache.services.remove(kind, ns, name)
+            else:
+                cache.services.put(body, kind)
+            labels = (body.get("metadata") or {}).get("labels") or {}
+            service = name if kind == "Service" else str(labels.get(SERVICE_NAME) or "")
+            for kcd_name in cache.kcds_routing(ns, service):
+                loops.wake((ns, kcd_name))
+
+        return traffic_event
+
+    kopf.on.event("", "v1", "services", registry=registry, id="wake-services")(traffic_handler("Service"))
+    kopf.on.event("discovery.k8s.io", "v1", "endpointslices", registry=registry, id="wake-endpointslices")(
+        traffic_handler("EndpointSlice")
+    )
 
     for kind in kinds.WORKLOAD_KINDS:
         handler = kopf.on.event(kind.group, kind.version, kind.plural, registry=registry, id=f"wake-{kind.plural}")

@@ -2,7 +2,8 @@
 
 The executor (kcd.kube.reconciler) carries the actions out in this order, whatever order a strategy listed them in:
 
-  1. workload changes   SetImage, DeleteStuckPods        (idempotent: sent only where the watched state differs)
+  1. workload changes   SetImage, DeleteStuckPods, Scale (idempotent: sent only where the watched state differs)
+     traffic            PatchSelector (after the workloads: a selector never points at a colour before its patch)
   2. SetConfig          spec.config ConfigMap data[key] = live version
   3. AddHistory         one record per workload (a repeat of the newest record is ignored)
   4. WriteStatus        conditional on the KCD's resourceVersion; at most one, always after the others
@@ -55,6 +56,21 @@ class DeleteStuckPods:
 
 
 @dataclasses.dataclass(frozen=True)
+class Scale:
+    kind: str
+    name: str
+    replicas: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PatchSelector:
+    """Set these keys of a Service's selector (a merge patch: the Service's other selector keys stay)."""
+
+    service: str
+    selector: Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
 class SetConfig:
     name: str
     key: str
@@ -79,8 +95,8 @@ class Emit:
     version: str = ""  # the version the event is about (log lines carry it)
 
 
-Action = SetImage | DeleteStuckPods | SetConfig | AddHistory | WriteStatus | Emit
-ORDER: tuple[type, ...] = (SetImage, DeleteStuckPods, SetConfig, AddHistory, WriteStatus, Emit)
+Action = SetImage | DeleteStuckPods | Scale | PatchSelector | SetConfig | AddHistory | WriteStatus | Emit
+ORDER: tuple[type, ...] = (SetImage, DeleteStuckPods, Scale, PatchSelector, SetConfig, AddHistory, WriteStatus, Emit)
 
 
 @dataclasses.dataclass(frozen=True)

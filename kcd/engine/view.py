@@ -41,6 +41,9 @@ class Workload:
     image_managers: tuple[str, ...] = ()  # who else wrote the container's image (from managedFields)
     stuck_on_rollback: bool = False  # a StatefulSet that keeps a broken pod unless it is deleted
     pod_selector: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    template_labels: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the pods' labels
+    replicas: int = 0  # spec.replicas (Deployments, StatefulSets; 0 for the others)
+    available: int = 0  # status.availableReplicas
 
     @property
     def ref(self) -> str:
@@ -52,11 +55,25 @@ class Workload:
 
 
 @dataclasses.dataclass(frozen=True)
+class Service:
+    """A Service a strategy routes traffic with: its selector and the pods its EndpointSlices list."""
+
+    name: str
+    selector: Mapping[str, str]
+    ready_pods: tuple[str, ...] = ()  # pod names of the ready endpoints
+    unready_pods: tuple[str, ...] = ()
+
+    def selects(self, labels: Mapping[str, str]) -> bool:
+        return bool(self.selector) and all(labels.get(k) == v for k, v in self.selector.items())
+
+
+@dataclasses.dataclass(frozen=True)
 class View:
     kcd: KCD
     workloads: tuple[Workload, ...]
     now: datetime.datetime
     overlaps: tuple[str, ...] = ()  # names of older KCDs selecting one of these workloads (this KCD must yield)
+    services: Mapping[str, Service] = dataclasses.field(default_factory=dict)  # what the strategy asked for
 
     @property
     def missing_container(self) -> tuple[Workload, ...]:
@@ -80,6 +97,7 @@ def workload_from_body(body: Mapping[str, Any], container: str) -> Workload:
     meta = body.get("metadata") or {}
     kind, name = str(body.get("kind")), str(meta.get("name"))
     cand = _candidate(meta)
+    spec, template = body.get("spec") or {}, wl.pod_template(dict(body))
     managers = (body.get(MANAGERS_KEY) or {}).get(container) or ()
     return Workload(
         kind=kind,
@@ -90,4 +108,7 @@ def workload_from_body(body: Mapping[str, Any], container: str) -> Workload:
         image_managers=tuple(str(m) for m in managers),
         stuck_on_rollback=wl.stuck_on_rollback(dict(body)),
         pod_selector=wl.pod_selector(dict(body)),
+        template_labels={str(k): str(v) for k, v in (template.get("metadata") or {}).get("labels", {}).items()},
+        replicas=int(spec.get("replicas", 1)) if kind in ("Deployment", "StatefulSet") else 0,
+        available=int((body.get("status") or {}).get("availableReplicas") or 0),
     )

@@ -21,7 +21,8 @@ from typing import Any
 from kcd import kinds
 from kcd.engine.view import MANAGERS_KEY
 from kcd.engine.workload import matches
-from kcd.kube.api import FIELD_MANAGER, KCDS, WORKLOADS, Kube
+from kcd.kube.api import ENDPOINTSLICES, FIELD_MANAGER, KCDS, SERVICES, WORKLOADS, Kube
+from kcd.kube.services import Services
 
 Body = dict[str, Any]
 PRIME_PAGE = 250  # objects per LIST page at start: bounds the transient memory of a full Deployment list
@@ -105,6 +106,13 @@ def _labels(body: Body) -> dict[str, str]:
     return {str(k): str(v) for k, v in (body["metadata"].get("labels") or {}).items()}
 
 
+def service_names(kcd: Mapping[str, Any]) -> tuple[str, ...]:
+    """The Services a KCD's strategy routes with (blue-green: the live and the verification Service)."""
+    blue_green = ((kcd.get("spec") or {}).get("strategy") or {}).get("blueGreen") or {}
+    names = (blue_green.get("serviceName"), blue_green.get("verificationServiceName"))
+    return tuple(str(n) for n in names if n)
+
+
 def selector_of(kcd: Body) -> dict[str, str]:
     return {str(k): str(v) for k, v in ((kcd.get("spec") or {}).get("selector") or {}).items()}
 
@@ -121,6 +129,8 @@ class Cache:
         self._objects: dict[Key, Body] = {}
         self._workload_labels: dict[tuple[str, str, str], set[Key]] = {}  # (ns, label, value) -> workloads
         self._kcd_selectors: dict[tuple[str, str, str], set[Key]] = {}  # (ns, label, value) -> KCDs selecting it
+        self._kcd_services: dict[tuple[str, str], set[Key]] = {}  # (ns, Service name) -> KCDs routing with it
+        self.services = Services()
         self.ready = threading.Event()
 
     def _pairs(self, key: Key, body: Body) -> tuple[dict[tuple[str, str, str], set[Key]], dict[str, str]]:
@@ -129,6 +139,10 @@ class Cache:
         return self._workload_labels, _labels(body)
 
     def _index(self, key: Key, body: Body, *, add: bool) -> None:
+        if key[0] == "KCD":
+            for name in service_names(body):
+                users = self._kcd_services.setdefault((key[1], name), set())
+                users.add(key) if add else users.discard(key)
         index, pairs = self._pairs(key, body)
         for label, value in pairs.items():
             entry = (key[1], label, value)
@@ -184,6 +198,11 @@ class Cache:
             found = [self._objects[key] for key in keys]
         return [b for b in found if matches(have, selector_of(b))]
 
+    def kcds_routing(self, namespace: str, service: str) -> list[str]:
+        """The names of the KCDs whose strategy routes traffic with this Service."""
+        with self._lock:
+            return sorted(key[2] for key in self._kcd_services.get((namespace, service), set()))
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._objects)
@@ -194,6 +213,10 @@ class Cache:
             res = KCDS if kind == "KCD" else WORKLOADS[kind]
             for page in kube.pages(res, namespace, page=PRIME_PAGE):
                 self.put_all(page, kind)
+        for res in (SERVICES, ENDPOINTSLICES):
+            for page in kube.pages(res, namespace, page=PRIME_PAGE):
+                for body in page:
+                    self.services.put(body, res.kind)
         self.ready.set()
 
     def put_all(self, bodies: Iterable[Mapping[str, Any]], kind: str) -> None:

@@ -26,9 +26,9 @@ from kcd.engine import plan as actions
 from kcd.engine.rollout import api_failed, decide
 from kcd.engine.view import View, workload_from_body
 from kcd.errors import ApiError, Conflict, NotFound
-from kcd.kube import cluster, events
+from kcd.kube import cluster, events, writes
 from kcd.kube.api import KCDS, Kube
-from kcd.kube.cache import Cache
+from kcd.kube.cache import Cache, service_names
 from kcd.model import KCD, CurrStatus, Reason, SpecError, Status, format_time
 
 log = logging.getLogger("kcd.reconciler")
@@ -41,18 +41,6 @@ class StepResult:
     in_flight: bool = False  # a rollout waits on the cluster: poll soon
     gone: bool = False  # the KCD no longer exists: end its loop
     retry_after: float = 0.0  # > 0: the step failed (API error); retry after this long (exponential backoff)
-
-
-class Refused(Exception):
-    """A workload write refused for good: the engine decides what that means for the rollout."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def permanent(err: ApiError) -> bool:
-    return 400 <= err.status < 500 and err.status not in (404, 409, 429)
 
 
 def _now() -> datetime.datetime:
@@ -108,14 +96,19 @@ class Reconciler:
         rv = str(body["metadata"].get("resourceVersion", ""))
         try:
             return self._execute(kcd, plan, rv)
-        except Refused as refused:
+        except writes.Refused as refused:
             return self._execute(kcd, api_failed(view, refused.message), rv)
 
     def view(self, kcd: KCD, body: Mapping[str, Any]) -> View:
         container = kcd.spec.container.name
         bodies = self.cache.workloads(kcd.namespace, kcd.spec.selector)
         workloads = sorted((workload_from_body(b, container) for b in bodies), key=lambda w: (w.kind, w.name))
-        return View(kcd, tuple(workloads), self.clock(), overlaps=self._overlaps(body, bodies))
+        services = {
+            name: found
+            for name in service_names(body)
+            if (found := self.cache.services.service(kcd.namespace, name)) is not None
+        }
+        return View(kcd, tuple(workloads), self.clock(), overlaps=self._overlaps(body, bodies), services=services)
 
     def _overlaps(self, body: Mapping[str, Any], bodies: list[dict[str, Any]]) -> tuple[str, ...]:
         """Older KCDs (by creation, then name) in the namespace that also select one of these workloads."""
@@ -141,16 +134,19 @@ class Reconciler:
                 self.cache.put(self.kube.get(KCDS, kcd.namespace, kcd.name), "KCD")
                 return StepResult(again=True)
             except NotFound:
-                if not isinstance(action, actions.SetImage | actions.DeleteStuckPods):
+                if isinstance(action, actions.WriteStatus):  # the KCD was deleted meanwhile
+                    self.cache.remove("KCD", kcd.namespace, kcd.name)
+                    return StepResult(gone=True)
+                if not isinstance(action, writes.WORKLOAD_ACTIONS):
                     raise
-                self.cache.remove(action.kind, kcd.namespace, action.name)
+                writes.forget(self.cache, kcd.namespace, action)
                 return StepResult(again=True)
         in_flight = plan.in_flight or (plan.status.rollout if plan.status else kcd.status.rollout) is not None
         return StepResult(again=plan.again, in_flight=in_flight)
 
     def _do(self, kcd: KCD, action: actions.Action, rv: str) -> None:
-        if isinstance(action, actions.SetImage | actions.DeleteStuckPods):
-            self._workload_write(kcd, action)
+        if isinstance(action, writes.WORKLOAD_ACTIONS):
+            writes.apply(self.kube, self.cache, kcd, action)
         elif isinstance(action, actions.SetConfig | actions.AddHistory):
             self._record(kcd, action)
         elif isinstance(action, actions.WriteStatus):
@@ -165,25 +161,6 @@ class Reconciler:
                 version=action.version or None,
             )
 
-    def _workload_write(self, kcd: KCD, action: actions.SetImage | actions.DeleteStuckPods) -> None:
-        try:
-            if isinstance(action, actions.SetImage):
-                written = cluster.set_image(
-                    self.kube, kcd.namespace, action.kind, action.name, action.container, action.image
-                )
-                self.cache.put(written, action.kind)
-                metrics.IMAGE_PATCHES.inc()
-                log.info("image set", extra={"kcd": kcd.key, "workload": action.ref, "image": action.image})
-                return
-            cached = self.cache.get(action.kind, kcd.namespace, action.name) or {}
-            revision = str((cached.get("status") or {}).get("updateRevision") or "")
-            deleted = cluster.delete_stuck_pods(self.kube, kcd.namespace, action.selector, revision)
-            log.info("stuck pods deleted", extra={"kcd": kcd.key, "workload": action.name, "pods": deleted})
-        except ApiError as err:
-            if permanent(err):
-                raise Refused(f"{action.kind.lower()}/{action.name}: {err.status} {err.message}") from None
-            raise
-
     def _record(self, kcd: KCD, action: actions.SetConfig | actions.AddHistory) -> None:
         """The config ConfigMap and history are reported, not retried forever, when refused for good."""
         try:
@@ -193,7 +170,7 @@ class Reconciler:
                 record = action.record
                 self.history.add(kcd.namespace, record.name, record, max_entries=kcd.spec.history.max_entries)
         except ApiError as err:
-            if not permanent(err):
+            if not writes.permanent(err):
                 raise
             what = f"ConfigMap {action.name}[{action.key}]" if isinstance(action, actions.SetConfig) else "history"
             reason = (

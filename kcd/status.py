@@ -204,7 +204,8 @@ class RolloutState:
     container name the rollout started from: a spec edit of either ends the rollout (Superseded) and the next step
     starts over from the new spec. `paused_at` marks when a selected Deployment was found paused (the timeout clock
     stops meanwhile); `pods_deleted` that the rollback already deleted the StatefulSet pods stuck on the failed
-    revision. `outcome`/`reason`/`message` carry the result into the Recording phase.
+    revision. Blue-green keeps its two colours (`live`, `idle`) and when it switched the live Service (`switched_at`).
+    `outcome`/`reason`/`message` carry the result into the Recording phase.
     """
 
     version: str
@@ -218,6 +219,9 @@ class RolloutState:
     previous_version: str = ""
     paused_at: str = ""
     pods_deleted: bool = False
+    live: str = ""  # blue-green: the Deployment that served traffic when the rollout started
+    idle: str = ""  # blue-green: the Deployment the rollout sets up and switches traffic to
+    switched_at: str = ""  # blue-green: when the live Service's selector was patched to the idle colour
     outcome: Outcome | None = None
     reason: str = ""
     message: str = ""
@@ -239,6 +243,9 @@ class RolloutState:
             "previousVersion": self.previous_version,
             "pausedAt": self.paused_at or None,
             "podsDeleted": self.pods_deleted,
+            "live": self.live,
+            "idle": self.idle,
+            "switchedAt": self.switched_at or None,
             "outcome": None if self.outcome is None else str(self.outcome),
             "reason": self.reason,
             "message": self.message,
@@ -264,6 +271,9 @@ class RolloutState:
             previous_version=_str(raw, "previousVersion"),
             paused_at=_str(raw, "pausedAt"),
             pods_deleted=raw.get("podsDeleted") is True,
+            live=_str(raw, "live"),
+            idle=_str(raw, "idle"),
+            switched_at=_str(raw, "switchedAt"),
             outcome=_enum(Outcome, raw.get("outcome")),
             reason=_str(raw, "reason"),
             message=_str(raw, "message"),

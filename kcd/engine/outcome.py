@@ -35,6 +35,8 @@ def records(view: View, rollout: RolloutState, outcome: Outcome, when: str) -> t
     if not kcd.spec.history.enabled:
         return ()
     duration = round(elapsed(rollout.started_at, parse_time(when) or view.now), 3)
+    # Blue-green records under the colour that went live (the original recorded the old one); Simple under each.
+    workloads = [w for w in view.workloads if w.name == rollout.idle] if rollout.idle else view.workloads
     return tuple(
         AddHistory(
             Record(
@@ -51,7 +53,7 @@ def records(view: View, rollout: RolloutState, outcome: Outcome, when: str) -> t
                 reason=rollout.message,
             )
         )
-        for w in view.workloads
+        for w in workloads
     )
 
 

@@ -90,6 +90,9 @@ def _steady_problem(view: View, strategy: Strategy | None) -> Plan | None:
             reason=Reason.CONTAINER_NOT_FOUND,
             message=f"container {kcd.spec.container.name!r} not found in {refs}",
         )
+    problem = strategy.problem(view)
+    if problem:
+        return _report(view, ready=False, reason=Reason.INVALID_SPEC, message=problem)
     return None
 
 
@@ -136,9 +139,15 @@ def _idle(view: View) -> Plan:
         blocked = _blocked(view, cand)
         if blocked is None:
             return start(view, new_rollout(view, cand.version, cand.digest))
-        if not drift.wanted(view):
+        if not drift.wanted(_live(view)):
             return blocked
-    return drift.correct(view)
+    return drift.correct(_live(view))
+
+
+def _live(view: View) -> View:
+    """The view drift correction works on: the workloads that must run the live version (blue-green: one colour)."""
+    strategy = for_spec(view.kcd.spec)
+    return view if strategy is None else dataclasses.replace(view, workloads=strategy.live_workloads(view))
 
 
 def _superseded_by(view: View, rollout: RolloutState) -> Plan | None:
@@ -189,11 +198,11 @@ def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> 
             message=f"phase {rollout.phase} cannot be run for strategy {kcd.spec.strategy.kind}",
         )
     if rollout.phase is not Phase.ROLLING_BACK:
-        lost = _lost_selection(view)
+        lost = _lost_selection(view) or _broken_setup(view, strategy)
         if lost is not None:
-            return fail(view, rollout, reason=lost[0], message=lost[1])
+            return strategy.fail(view, rollout, reason=lost[0], message=lost[1])
         if not rollout.paused_at and elapsed(rollout.started_at, view.now) > kcd.spec.timeout_seconds:
-            return fail(
+            return strategy.fail(
                 view,
                 rollout,
                 reason=Reason.ROLLOUT_TIMED_OUT,
@@ -202,6 +211,11 @@ def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> 
     return strategy.step(
         dataclasses.replace(view, workloads=tuple(w for w in view.workloads if w.image is not None)), rollout
     )
+
+
+def _broken_setup(view: View, strategy: Strategy) -> tuple[str, str] | None:
+    problem = strategy.problem(view)
+    return (Reason.INVALID_SPEC, problem) if problem else None
 
 
 def _lost_selection(view: View) -> tuple[str, str] | None:
@@ -230,4 +244,7 @@ def api_failed(view: View, message: str) -> Plan:
             message=f"{rollout.message}; rollback refused: {message}",
         )
         return Plan(actions=(persist(view.kcd, ended, view.now, reason=Reason.API_ERROR, message=message),), again=True)
-    return fail(view, rollout, reason=Reason.API_ERROR, message=message)
+    strategy = for_spec(view.kcd.spec)
+    if strategy is None:
+        return fail(view, rollout, reason=Reason.API_ERROR, message=message)
+    return strategy.fail(view, rollout, reason=Reason.API_ERROR, message=message)

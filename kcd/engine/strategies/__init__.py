@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from kcd.engine.plan import Plan
-from kcd.engine.view import View
+from kcd.engine.view import View, Workload
 from kcd.model import Phase, RolloutState, Spec, StrategyKind
 
 
@@ -21,13 +21,27 @@ class Strategy(Protocol):
     @property
     def phases(self) -> frozenset[Phase]: ...  # the phases `step` runs
 
+    def problem(self, view: View) -> str:
+        """Why the selected workloads cannot be rolled out this way ("" when they can): a Stalled message."""
+        ...
+
+    def live_workloads(self, view: View) -> tuple[Workload, ...]:
+        """The workloads that must run the live version (drift correction looks at these)."""
+        ...
+
     def step(self, view: View, rollout: RolloutState) -> Plan: ...
+
+    def fail(self, view: View, rollout: RolloutState, *, reason: str, message: str) -> Plan:
+        """A failed rollout (timeout, lost selection, refused write, failed workload): how this strategy ends it."""
+        ...
 
 
 def for_spec(spec: Spec) -> Strategy | None:
     """The strategy for the spec, or None when this controller cannot run it yet."""
-    from kcd.engine.strategies import simple
+    from kcd.engine.strategies import bluegreen, simple
 
     if spec.strategy.kind is StrategyKind.SIMPLE:
         return simple.SIMPLE
+    if spec.strategy.kind is StrategyKind.SERVICE_BLUE_GREEN:
+        return bluegreen.BLUE_GREEN
     return None

@@ -135,6 +135,15 @@ class Simple:
     first_phase: Phase = Phase.PATCHING
     phases: frozenset[Phase] = frozenset({Phase.PATCHING, Phase.WAITING, Phase.ROLLING_BACK})
 
+    def problem(self, view: View) -> str:
+        return ""
+
+    def live_workloads(self, view: View) -> tuple[Workload, ...]:
+        return view.workloads
+
+    def fail(self, view: View, rollout: RolloutState, *, reason: str, message: str) -> Plan:
+        return fail(view, rollout, reason=reason, message=message)
+
     def step(self, view: View, rollout: RolloutState) -> Plan:
         if rollout.phase is Phase.PATCHING:
             return _patching(view, rollout)

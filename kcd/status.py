@@ -222,6 +222,9 @@ class RolloutState:
     live: str = ""  # blue-green: the Deployment that served traffic when the rollout started
     idle: str = ""  # blue-green: the Deployment the rollout sets up and switches traffic to
     switched_at: str = ""  # blue-green: when the live Service's selector was patched to the idle colour
+    verify_index: int = 0  # the verification item (of container.verify or strategy.verify) being run
+    verify_started_at: str = ""  # when that item started (its timeoutSeconds counts from here)
+    verified: tuple[str, ...] = ()  # one line per verification passed ("Image team/check:stable passed")
     outcome: Outcome | None = None
     reason: str = ""
     message: str = ""
@@ -246,6 +249,9 @@ class RolloutState:
             "live": self.live,
             "idle": self.idle,
             "switchedAt": self.switched_at or None,
+            "verifyIndex": self.verify_index,
+            "verifyStartedAt": self.verify_started_at or None,
+            "verified": list(self.verified),
             "outcome": None if self.outcome is None else str(self.outcome),
             "reason": self.reason,
             "message": self.message,
@@ -274,6 +280,11 @@ class RolloutState:
             live=_str(raw, "live"),
             idle=_str(raw, "idle"),
             switched_at=_str(raw, "switchedAt"),
+            verify_index=_int(raw, "verifyIndex"),
+            verify_started_at=_str(raw, "verifyStartedAt"),
+            verified=tuple(v for v in raw.get("verified") or [] if isinstance(v, str))
+            if isinstance(raw.get("verified"), list)
+            else (),
             outcome=_enum(Outcome, raw.get("outcome")),
             reason=_str(raw, "reason"),
             message=_str(raw, "message"),

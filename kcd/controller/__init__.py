@@ -23,6 +23,7 @@ import kopf
 
 from kcd import kinds
 from kcd.controller.loops import Loops
+from kcd.engine.verify import VERIFY_FOR
 from kcd.kube.api import Kube
 from kcd.kube.cache import Cache
 from kcd.kube.reconciler import Reconciler
@@ -31,7 +32,7 @@ from kcd.settings import Settings
 
 log = logging.getLogger("kcd.controller")
 BATCH_WINDOW_SECONDS = 0.01
-# Watch streams hold one each (KCDs, four workload kinds, Services, EndpointSlices, CRDs: eight); kopf's few other
+# Watch streams hold one each (KCDs, four workload kinds, Jobs, Services, EndpointSlices, CRDs: nine); kopf's few other
 # calls (finalizer removal) need connections besides them.
 KOPF_CONNECTIONS = 12
 
@@ -157,6 +158,14 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
     kopf.on.event("discovery.k8s.io", "v1", "endpointslices", registry=registry, id="wake-endpointslices")(
         traffic_handler("EndpointSlice")
     )
+
+    @kopf.on.event("batch", "v1", "jobs", labels={VERIFY_FOR: kopf.PRESENT}, registry=registry, id="wake-jobs")
+    async def job_event(namespace: str | None, body: kopf.Body, labels: kopf.Labels, **kwargs: Any) -> None:
+        if kwargs["type"] == "DELETED":
+            cache.jobs.remove(body)
+        else:
+            cache.jobs.put(body)
+        loops.wake((namespace or "", str(labels.get(VERIFY_FOR))))
 
     for kind in kinds.WORKLOAD_KINDS:
         handler = kopf.on.event(kind.group, kind.version, kind.plural, registry=registry, id=f"wake-{kind.plural}")

@@ -50,7 +50,7 @@ def records(view: View, rollout: RolloutState, outcome: Outcome, when: str) -> t
                 strategy=str(kcd.spec.strategy.kind),
                 outcome=outcome,
                 duration_seconds=duration,
-                reason=rollout.message,
+                reason="; ".join([rollout.message, *rollout.verified]) if rollout.verified else rollout.message,
             )
         )
         for w in workloads

@@ -4,6 +4,7 @@ The executor (kcd.kube.reconciler) carries the actions out in this order, whatev
 
   1. workload changes   SetImage, DeleteStuckPods, Scale (idempotent: sent only where the watched state differs)
      traffic            PatchSelector (after the workloads: a selector never points at a colour before its patch)
+     verification       CreateJob
   2. SetConfig          spec.config ConfigMap data[key] = live version
   3. AddHistory         one record per workload (a repeat of the newest record is ignored)
   4. WriteStatus        conditional on the KCD's resourceVersion; at most one, always after the others
@@ -18,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Mapping
+from typing import Any
 
 from kcd.history import Record
 from kcd.model import (
@@ -71,6 +73,14 @@ class PatchSelector:
 
 
 @dataclasses.dataclass(frozen=True)
+class CreateJob:
+    """Create a verification Job (already there: nothing to do; its name is derived from the rollout)."""
+
+    name: str
+    body: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
 class SetConfig:
     name: str
     key: str
@@ -95,8 +105,19 @@ class Emit:
     version: str = ""  # the version the event is about (log lines carry it)
 
 
-Action = SetImage | DeleteStuckPods | Scale | PatchSelector | SetConfig | AddHistory | WriteStatus | Emit
-ORDER: tuple[type, ...] = (SetImage, DeleteStuckPods, Scale, PatchSelector, SetConfig, AddHistory, WriteStatus, Emit)
+Action = SetImage | DeleteStuckPods | Scale | PatchSelector | CreateJob | SetConfig | AddHistory | WriteStatus | Emit
+WORKLOAD_WRITES = (SetImage, DeleteStuckPods, Scale, PatchSelector, CreateJob)  # what changes the watched state
+ORDER: tuple[type, ...] = (
+    SetImage,
+    DeleteStuckPods,
+    Scale,
+    PatchSelector,
+    CreateJob,
+    SetConfig,
+    AddHistory,
+    WriteStatus,
+    Emit,
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,9 +18,9 @@ from __future__ import annotations
 import dataclasses
 
 from kcd import images
-from kcd.engine import candidates, drift, manual
+from kcd.engine import candidates, drift, manual, verify
 from kcd.engine.outcome import fail, finish, supersede
-from kcd.engine.plan import Plan, elapsed, persist, report
+from kcd.engine.plan import WORKLOAD_WRITES, Plan, WriteStatus, elapsed, persist, report
 from kcd.engine.start import new_rollout, start
 from kcd.engine.strategies import Strategy, for_spec
 from kcd.engine.view import Candidate, View
@@ -43,6 +43,24 @@ def _report(view: View, *, ready: bool, reason: str, message: str) -> Plan:
 
 def decide(view: View) -> Plan:
     """The next step for the KCD in `view`."""
+    plan = _decide(view)
+    started = plan.status.rollout if plan.status is not None else None
+    before = view.kcd.status.rollout
+    fresh = started is not None and (before is None or before.started_at != started.started_at)
+    if not fresh or any(isinstance(a, WORKLOAD_WRITES) for a in plan.actions):
+        return plan
+    # A rollout just started: its first phase runs in the same step, on the status just decided (one status write
+    # less). Resuming stays safe: killed before the write, the next step finds no new rollout and starts it again,
+    # and the first phase's writes are idempotent (sent only where the watched state differs).
+    assert plan.status is not None
+    first = _decide(dataclasses.replace(view, kcd=dataclasses.replace(view.kcd, status=plan.status)))
+    if first.status is None:
+        return dataclasses.replace(first, actions=(*first.actions, *plan.actions))
+    kept = tuple(a for a in plan.actions if not isinstance(a, WriteStatus))
+    return dataclasses.replace(first, actions=(*first.actions, *kept))
+
+
+def _decide(view: View) -> Plan:
     kcd = view.kcd
     strategy = for_spec(kcd.spec)
     rollout = kcd.status.rollout
@@ -65,18 +83,9 @@ def _steady_problem(view: View, strategy: Strategy | None) -> Plan | None:
             "change spec.selector so that each workload has one KCD"
         )
         return _report(view, ready=False, reason=Reason.OVERLAPPING_SELECTOR, message=message)
-    if strategy is None or kcd.spec.container.verify or kcd.spec.strategy.verify:
-        what = (
-            f"strategy.kind {kcd.spec.strategy.kind}"
-            if strategy is None
-            else "verification (container.verify / strategy.verify)"
-        )
-        return _report(
-            view,
-            ready=False,
-            reason=Reason.INVALID_SPEC,
-            message=f"{what} is not implemented by this controller yet; nothing is deployed",
-        )
+    if strategy is None:
+        message = f"strategy.kind {kcd.spec.strategy.kind} is not implemented by this controller; nothing is deployed"
+        return _report(view, ready=False, reason=Reason.INVALID_SPEC, message=message)
     if not view.workloads:
         message = (
             f"no Deployment, StatefulSet, DaemonSet or CronJob in {kcd.namespace} has labels {dict(kcd.spec.selector)}"
@@ -190,7 +199,7 @@ def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> 
     if other is not None:
         return other
     kcd = view.kcd
-    if strategy is None or rollout.phase not in strategy.phases:
+    if strategy is None or rollout.phase not in strategy.phases | verify.PHASES:
         return fail(
             view,
             rollout,
@@ -208,9 +217,17 @@ def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> 
                 reason=Reason.ROLLOUT_TIMED_OUT,
                 message=f"not rolled out within timeoutSeconds={kcd.spec.timeout_seconds}",
             )
-    return strategy.step(
-        dataclasses.replace(view, workloads=tuple(w for w in view.workloads if w.image is not None)), rollout
-    )
+    present = dataclasses.replace(view, workloads=tuple(w for w in view.workloads if w.image is not None))
+    if rollout.phase is Phase.VERIFYING:
+        return verify.step(present, rollout, done=lambda v, r: _first_phase(v, r, strategy), fail=strategy.fail)
+    if rollout.phase is Phase.POST_VERIFYING:
+        return verify.step(present, rollout, done=strategy.verified, fail=strategy.fail)
+    return strategy.step(present, rollout)
+
+
+def _first_phase(view: View, rollout: RolloutState, strategy: Strategy) -> Plan:
+    """container.verify passed: the strategy's first phase, at once."""
+    return strategy.step(view, rollout.advance(strategy.first_phase, now=view.now))
 
 
 def _broken_setup(view: View, strategy: Strategy) -> tuple[str, str] | None:

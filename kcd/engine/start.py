@@ -16,7 +16,8 @@ def new_rollout(view: View, version: str, digest: str, *, reason: str = "", mess
     strategy = for_spec(kcd.spec)
     return RolloutState(
         version=version,
-        phase=strategy.first_phase if strategy else Phase.PATCHING,
+        # container.verify runs before anything is deployed; then the strategy's own first phase.
+        phase=Phase.VERIFYING if kcd.spec.container.verify else (strategy.first_phase if strategy else Phase.PATCHING),
         digest=digest,
         image=images.image_for(kcd.spec.image_repo, version),
         source=kcd.source,
@@ -44,14 +45,4 @@ def start(
     written = with_conditions(
         base, kcd.generation, view.now, ready=False, reason=reason, message=message, reconciling=True
     )
-    started = Emit(reason, message, False, rollout.version)
-    strategy = for_spec(kcd.spec)
-    if strategy is None:
-        return Plan(actions=(WriteStatus(written), started), again=True)
-    # The strategy's first phase runs in the same step, on the status just decided: one status write per rollout
-    # less. Resuming stays safe: a controller killed before the write finds no rollout and starts it again, and the
-    # first phase's workload writes are idempotent (sent only where the workload differs).
-    first = strategy.step(dataclasses.replace(view, kcd=dataclasses.replace(kcd, status=written)), rollout)
-    if first.status is None:
-        return Plan(actions=(*first.actions, WriteStatus(written), started), again=True)
-    return dataclasses.replace(first, actions=(*first.actions, started))
+    return Plan(actions=(WriteStatus(written), Emit(reason, message, False, rollout.version)), again=True)

@@ -68,12 +68,33 @@ class Service:
 
 
 @dataclasses.dataclass(frozen=True)
+class Job:
+    """A verification Job (kcd.engine.verify): how it ended, if it did."""
+
+    name: str
+    succeeded: bool = False
+    failed: bool = False
+    message: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Probe:
+    """One short HTTP GET made for the step (an HTTP verification): the status it answered, or why it did not."""
+
+    url: str
+    status: int | None = None
+    error: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class View:
     kcd: KCD
     workloads: tuple[Workload, ...]
     now: datetime.datetime
     overlaps: tuple[str, ...] = ()  # names of older KCDs selecting one of these workloads (this KCD must yield)
     services: Mapping[str, Service] = dataclasses.field(default_factory=dict)  # what the strategy asked for
+    jobs: Mapping[str, Job] = dataclasses.field(default_factory=dict)  # this KCD's verification Jobs
+    probe: Probe | None = None  # the HTTP verification's answer, when one runs
 
     @property
     def missing_container(self) -> tuple[Workload, ...]:

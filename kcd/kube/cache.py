@@ -22,6 +22,7 @@ from kcd import kinds
 from kcd.engine.view import MANAGERS_KEY
 from kcd.engine.workload import matches
 from kcd.kube.api import ENDPOINTSLICES, FIELD_MANAGER, KCDS, SERVICES, WORKLOADS, Kube
+from kcd.kube.jobs import Jobs
 from kcd.kube.services import Services
 
 Body = dict[str, Any]
@@ -131,6 +132,7 @@ class Cache:
         self._kcd_selectors: dict[tuple[str, str, str], set[Key]] = {}  # (ns, label, value) -> KCDs selecting it
         self._kcd_services: dict[tuple[str, str], set[Key]] = {}  # (ns, Service name) -> KCDs routing with it
         self.services = Services()
+        self.jobs = Jobs()
         self.ready = threading.Event()
 
     def _pairs(self, key: Key, body: Body) -> tuple[dict[tuple[str, str, str], set[Key]], dict[str, str]]:

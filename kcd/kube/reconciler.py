@@ -23,13 +23,14 @@ from typing import Any
 
 from kcd import metrics
 from kcd.engine import plan as actions
+from kcd.engine import verify
 from kcd.engine.rollout import api_failed, decide
-from kcd.engine.view import View, workload_from_body
+from kcd.engine.view import Probe, View, workload_from_body
 from kcd.errors import ApiError, Conflict, NotFound
-from kcd.kube import cluster, events, writes
+from kcd.kube import cluster, events, jobs, writes
 from kcd.kube.api import KCDS, Kube
 from kcd.kube.cache import Cache, service_names
-from kcd.model import KCD, CurrStatus, Reason, SpecError, Status, format_time
+from kcd.model import KCD, CurrStatus, Reason, SpecError, Status, VerifyKind, format_time
 
 log = logging.getLogger("kcd.reconciler")
 MAX_BACKOFF_SECONDS = 300.0
@@ -108,7 +109,24 @@ class Reconciler:
             for name in service_names(body)
             if (found := self.cache.services.service(kcd.namespace, name)) is not None
         }
-        return View(kcd, tuple(workloads), self.clock(), overlaps=self._overlaps(body, bodies), services=services)
+        return View(
+            kcd,
+            tuple(workloads),
+            self.clock(),
+            overlaps=self._overlaps(body, bodies),
+            services=services,
+            jobs=self.cache.jobs.of(kcd.namespace, kcd.name),
+            probe=self._probe(kcd),
+        )
+
+    @staticmethod
+    def _probe(kcd: KCD) -> Probe | None:
+        """The GET an HTTP verification in progress asks for (one short request per step)."""
+        rollout = kcd.status.rollout
+        item = verify.current(kcd, rollout) if rollout is not None and rollout.verify_started_at else None
+        if item is None or item.kind is not VerifyKind.HTTP:
+            return None
+        return jobs.probe(item.url)
 
     def _overlaps(self, body: Mapping[str, Any], bodies: list[dict[str, Any]]) -> tuple[str, ...]:
         """Older KCDs (by creation, then name) in the namespace that also select one of these workloads."""

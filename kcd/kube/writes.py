@@ -11,15 +11,15 @@ import logging
 
 from kcd import metrics
 from kcd.engine import plan as actions
-from kcd.errors import ApiError
+from kcd.errors import ApiError, Conflict
 from kcd.kube import cluster
-from kcd.kube.api import SERVICES, WORKLOADS, Kube
+from kcd.kube.api import JOBS, SERVICES, WORKLOADS, Kube
 from kcd.kube.cache import Cache
 from kcd.model import KCD
 
 log = logging.getLogger("kcd.reconciler")
-WorkloadAction = actions.SetImage | actions.DeleteStuckPods | actions.Scale | actions.PatchSelector
-WORKLOAD_ACTIONS = (actions.SetImage, actions.DeleteStuckPods, actions.Scale, actions.PatchSelector)
+WorkloadAction = actions.SetImage | actions.DeleteStuckPods | actions.Scale | actions.PatchSelector | actions.CreateJob
+WORKLOAD_ACTIONS = actions.WORKLOAD_WRITES
 
 
 class Refused(Exception):
@@ -37,6 +37,8 @@ def permanent(err: ApiError) -> bool:
 def _target(action: WorkloadAction) -> str:
     if isinstance(action, actions.PatchSelector):
         return f"service/{action.service}"
+    if isinstance(action, actions.CreateJob):
+        return f"job/{action.name}"
     return f"{action.kind.lower()}/{action.name}"
 
 
@@ -53,6 +55,8 @@ def forget(cache: Cache, namespace: str, action: WorkloadAction) -> None:
     """The target is gone (404): out of the watched state, so the next decision knows."""
     if isinstance(action, actions.PatchSelector):
         cache.services.remove("Service", namespace, action.service)
+    elif isinstance(action, actions.CreateJob):
+        return
     else:
         cache.remove(action.kind, namespace, action.name)
 
@@ -67,6 +71,9 @@ def _apply(kube: Kube, cache: Cache, kcd: KCD, action: WorkloadAction) -> None:
         scale = {"spec": {"replicas": action.replicas}}
         cache.put(kube.patch(WORKLOADS[action.kind], ns, action.name, scale), action.kind)
         log.info("scaled", extra={"kcd": kcd.key, "workload": _target(action), "replicas": action.replicas})
+    elif isinstance(action, actions.CreateJob):
+        _create_job(kube, cache, ns, action)
+        log.info("verification job created", extra={"kcd": kcd.key, "job": action.name})
     elif isinstance(action, actions.PatchSelector):
         selector = {"spec": {"selector": dict(action.selector)}}
         cache.services.put(kube.patch(SERVICES, ns, action.service, selector), "Service")
@@ -76,3 +83,10 @@ def _apply(kube: Kube, cache: Cache, kcd: KCD, action: WorkloadAction) -> None:
         revision = str((cached.get("status") or {}).get("updateRevision") or "")
         deleted = cluster.delete_stuck_pods(kube, ns, action.selector, revision)
         log.info("stuck pods deleted", extra={"kcd": kcd.key, "workload": action.name, "pods": deleted})
+
+
+def _create_job(kube: Kube, cache: Cache, namespace: str, action: actions.CreateJob) -> None:
+    try:
+        cache.jobs.put(kube.create(JOBS, namespace, dict(action.body)))
+    except Conflict:  # it exists: a step retried after a crash found its Job again
+        cache.jobs.put(kube.get(JOBS, namespace, action.name))

@@ -236,25 +236,3 @@ def test_paused_kcd_does_not_start_a_rollout() -> None:
     plan = step(k, [target(cand="bbbbb22")], NOW)
     assert plan.status is None or plan.status.rollout is None
     assert [e.reason for e in plan.events] == [Reason.PAUSED]
-
-
-@pytest.mark.parametrize(
-    ("spec", "feature"),
-    [
-        (
-            {"strategy": {"kind": "ServiceBlueGreen", "blueGreen": {"serviceName": "web", "labelNames": ["color"]}}},
-            "ServiceBlueGreen",
-        ),
-        (
-            {"container": {"name": "app", "verify": [{"kind": "HTTP", "url": "http://127.0.0.1:1/health"}]}},
-            "verification",
-        ),
-    ],
-    ids=["blue-green", "verification"],
-)
-def test_a_spec_asking_for_what_is_not_built_yet_is_refused_not_half_done(spec: dict[str, Any], feature: str) -> None:
-    plan = step(kcd(live(), **spec), [target(cand="bbbbb22")], NOW)
-    assert plan.images == ()
-    assert plan.status is not None and plan.status.rollout is None
-    [event] = plan.events
-    assert event.reason == Reason.INVALID_SPEC and feature in event.message

@@ -31,6 +31,10 @@ class Strategy(Protocol):
 
     def step(self, view: View, rollout: RolloutState) -> Plan: ...
 
+    def verified(self, view: View, rollout: RolloutState) -> Plan:
+        """strategy.verify passed (PostVerifying): what follows (Simple: the record; blue-green: the switch)."""
+        ...
+
     def fail(self, view: View, rollout: RolloutState, *, reason: str, message: str) -> Plan:
         """A failed rollout (timeout, lost selection, refused write, failed workload): how this strategy ends it."""
         ...

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+from kcd.engine import verify
 from kcd.engine.plan import Action, Emit, PatchSelector, Plan, Scale, SetImage, elapsed, persist
 from kcd.engine.view import Service, View, Workload
 from kcd.model import BlueGreen, Outcome, Phase, Reason, RolloutState, format_time
@@ -163,6 +164,9 @@ def _waiting(view: View, rollout: RolloutState) -> Plan:
     waiting = _idle_ready(view, rollout, c)
     if setup or waiting:
         return Plan(actions=setup, in_flight=True)
+    if view.kcd.spec.strategy.verify:  # the verification Service points at the new colour: test it there
+        nxt = verify.begin(view, rollout, Phase.POST_VERIFYING)
+        return _go(view, nxt, f"{c.idle.ref} is up; verifying before the switch")
     return _switching(view, rollout.advance(Phase.SWITCHING, now=view.now), c)
 
 
@@ -252,6 +256,9 @@ class ServiceBlueGreen:
             actions = _scale_idle_down(view, rollout)
         status = persist(view.kcd, nxt, view.now, reason=reason, message=text)
         return Plan(actions=(*actions, status, Emit(reason, text, True, rollout.version)), again=True)
+
+    def verified(self, view: View, rollout: RolloutState) -> Plan:
+        return _switching(view, rollout.advance(Phase.SWITCHING, now=view.now), _colours(view, rollout))
 
     def step(self, view: View, rollout: RolloutState) -> Plan:
         if rollout.phase is Phase.PATCHING:

@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from kcd import images
+from kcd.engine import verify
 from kcd.engine.outcome import fail
 from kcd.engine.plan import Action, DeleteStuckPods, Plan, SetImage, elapsed, persist
 from kcd.engine.view import View, Workload
@@ -91,6 +92,12 @@ def _waiting(view: View, rollout: RolloutState) -> Plan:
     paused = _paused(view, rollout, result)
     if paused is not None:
         return dataclasses.replace(paused, actions=(*patches, *paused.actions))
+    if result.done and view.kcd.spec.strategy.verify:
+        nxt = verify.begin(view, dataclasses.replace(rollout, message=result.message), Phase.POST_VERIFYING)
+        message = f"{rollout.version} is up; verifying"
+        return Plan(
+            actions=(persist(view.kcd, nxt, view.now, reason=Reason.ROLLOUT_PROGRESSING, message=message),), again=True
+        )
     if result.done:
         nxt = dataclasses.replace(
             rollout.advance(Phase.RECORDING, now=view.now), outcome=Outcome.SUCCESS, message=result.message
@@ -143,6 +150,11 @@ class Simple:
 
     def fail(self, view: View, rollout: RolloutState, *, reason: str, message: str) -> Plan:
         return fail(view, rollout, reason=reason, message=message)
+
+    def verified(self, view: View, rollout: RolloutState) -> Plan:
+        nxt = dataclasses.replace(rollout.advance(Phase.RECORDING, now=view.now), outcome=Outcome.SUCCESS)
+        status = persist(view.kcd, nxt, view.now, reason=Reason.ROLLOUT_PROGRESSING, message="recording")
+        return Plan(actions=(status,), again=True)
 
     def step(self, view: View, rollout: RolloutState) -> Plan:
         if rollout.phase is Phase.PATCHING:

@@ -1,0 +1,130 @@
+"""Verification on the local control plane: Image Jobs (kwok runs their pods to success or failure on demand) and HTTP
+checks against small servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.controller import kcdrun
+from tests.controller.fixtures import (
+    REPO,
+    announce,
+    create,
+    history,
+    image_of,
+    kcd_body,
+    kcd_status,
+    wait_status,
+    workload,
+)
+from tests.controller.test_bluegreen import bg_kcd, colour, ready_endpoints, service
+from tests.env.procs import wait_until
+
+pytestmark = pytest.mark.cluster
+SYNTAX = "[a-z0-9-]+"
+
+
+class Answering(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_response(self.server.answer)  # type: ignore[attr-defined]
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def health() -> Iterator[Any]:
+    """An HTTP server on 127.0.0.1 whose answer the test sets (`server.answer`)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answering)
+    server.answer = 500  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _url(server: Any) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/health"
+
+
+def _jobs(api: Any, namespace: str) -> list[Any]:
+    return client.BatchV1Api(api).list_namespaced_job(namespace, label_selector="kcd.io/verify-for").items
+
+
+@pytest.mark.parametrize(("image", "outcome"), [("team/check", "Success"), ("team/check-fault-fail", "Failed")])
+def test_an_image_verification_job_decides_before_anything_is_deployed(
+    controller: kcdrun.Controller, kube_api: Any, namespace: str, image: str, outcome: str
+) -> None:
+    create(kube_api, namespace, workload("Deployment", "checked"))
+    verify = [{"kind": "Image", "image": image, "tag": "stable", "timeoutSeconds": 60}]
+    create(kube_api, namespace, kcd_body("checked", versionSyntax=SYNTAX, container={"name": "app", "verify": verify}))
+    announce(kube_api, namespace, "Deployment", "checked", "v-2")
+    wait_status(kube_api, namespace, "checked", timeout=90, currStatus=outcome, currVersion="v-2", rollout=None)
+    [job] = _jobs(kube_api, namespace)  # one Job, owned by the KCD, with the version under test
+    assert job.metadata.owner_references[0].kind == "KCD" and job.spec.ttl_seconds_after_finished == 600
+    env = {e.name: e.value for e in job.spec.template.spec.containers[0].env}
+    assert env["KCD_VERSION"] == "v-2"
+    deployed = image_of(kube_api, namespace, "Deployment", "checked")
+    assert deployed == (f"{REPO}:v-2" if outcome == "Success" else f"{REPO}:aaaaa11")
+    [record] = history(kube_api, namespace, "checked")
+    assert record["outcome"] == outcome and ("passed" in record["reason"] or "failed" in record["reason"])
+
+
+def test_a_verification_job_that_never_finishes_fails_after_its_timeout(
+    controller: kcdrun.Controller, kube_api: Any, namespace: str
+) -> None:
+    create(kube_api, namespace, workload("Deployment", "slow"))
+    verify = [{"kind": "Image", "image": "team/check-fault-never-ready", "timeoutSeconds": 5}]
+    create(kube_api, namespace, kcd_body("slow", versionSyntax=SYNTAX, container={"name": "app", "verify": verify}))
+    announce(kube_api, namespace, "Deployment", "slow", "v-2")
+    wait_status(kube_api, namespace, "slow", timeout=60, currStatus="Failed", rollout=None)
+    assert "did not finish within timeoutSeconds=5" in history(kube_api, namespace, "slow")[0]["reason"]
+    assert len(_jobs(kube_api, namespace)) == 1
+
+
+def test_an_http_check_after_the_rollout_rolls_back_when_the_service_answers_500(
+    controller: kcdrun.Controller, kube_api: Any, namespace: str, health: Any
+) -> None:
+    create(kube_api, namespace, workload("Deployment", "api"))
+    verify = [{"kind": "HTTP", "url": _url(health), "expectStatus": 200, "timeoutSeconds": 6}]
+    body = kcd_body(
+        "api", versionSyntax=SYNTAX, rollback={"enabled": True}, strategy={"kind": "Simple", "verify": verify}
+    )
+    create(kube_api, namespace, body)
+    health.answer = 200
+    announce(kube_api, namespace, "Deployment", "api", "v-2", when="2026-11-26T12:00:00Z")
+    wait_status(kube_api, namespace, "api", timeout=60, currStatus="Success", successVersion="v-2")
+    health.answer = 500
+    announce(kube_api, namespace, "Deployment", "api", "v-3", when="2026-11-26T12:01:00Z")
+    wait_status(kube_api, namespace, "api", timeout=60, currStatus="Failed", currVersion="v-3", rollout=None)
+    assert image_of(kube_api, namespace, "Deployment", "api") == f"{REPO}:v-2"
+    assert [r["outcome"] for r in history(kube_api, namespace, "api")] == ["RolledBack", "Success"]
+    assert "answered 500" in history(kube_api, namespace, "api")[0]["reason"]
+
+
+def test_blue_green_with_a_failing_check_never_switches_traffic(
+    controller: kcdrun.Controller, kube_api: Any, namespace: str, health: Any
+) -> None:
+    create(kube_api, namespace, colour("web-blue", "blue", replicas=2))
+    create(kube_api, namespace, colour("web-green", "green", replicas=0))
+    service(kube_api, namespace, "web", "blue")
+    service(kube_api, namespace, "web-test", "blue")
+    body = bg_kcd(verificationServiceName="web-test")
+    body["spec"]["strategy"]["verify"] = [{"kind": "HTTP", "url": _url(health), "timeoutSeconds": 6}]
+    create(kube_api, namespace, body)
+    announce(kube_api, namespace, "Deployment", "web-blue", "good-1")
+    wait_status(kube_api, namespace, "web", timeout=90, currStatus="Failed", rollout=None)
+    live = client.CoreV1Api(kube_api).read_namespaced_service("web", namespace).spec.selector
+    assert live == {"app": "web", "colour": "blue"}
+    wait_until(lambda: len(ready_endpoints(kube_api, namespace, "web")) == 2, what="blue still serving", timeout=30)
+    assert "good-1" in kcd_status(kube_api, namespace, "web")["failedVersions"]

@@ -67,6 +67,9 @@ PAUSED = "kcd.io/paused"  # "true" on a KCD: start no new rollouts, correct no d
 ROLLBACK_TO = "kcd.io/rollback-to"
 ROLLBACK_REQUESTED_AT = "kcd.io/rollback-requested-at"
 ROLLBACK_BY = "kcd.io/rollback-by"  # who asked (the CLI's user), for the Event
+# `kcd rollout promote|abort`: the value is the in-flight rollout's startedAt, so a request never reaches a later one.
+PROMOTE = "kcd.io/promote"
+ABORT = "kcd.io/abort"
 
 # The CRD's defaults.
 DEFAULT_VERSION_SYNTAX = "[0-9a-f]{5,40}"
@@ -143,6 +146,7 @@ class BlueGreen:
     label_names: tuple[str, ...]
     verification_service_name: str = ""
     scale_down: bool = False
+    manual_promotion: bool = False  # wait for `kcd rollout promote` before the switch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,6 +173,7 @@ class Strategy:
                 label_names=labels,
                 verification_service_name=string(bg, "verificationServiceName", "spec.strategy.blueGreen"),
                 scale_down=boolean(bg, "scaleDown", "spec.strategy.blueGreen", False),
+                manual_promotion=string(bg, "promotion", "spec.strategy.blueGreen") == "Manual",
             )
         if (kind is StrategyKind.SERVICE_BLUE_GREEN) != (blue_green is not None):
             raise SpecError(

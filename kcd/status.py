@@ -58,6 +58,7 @@ class Phase(enum.StrEnum):
     PATCHING = "Patching"  # setting the image on the selected workloads
     WAITING = "Waiting"  # waiting for the workloads to roll out
     POST_VERIFYING = "PostVerifying"  # strategy.verify
+    AWAITING_PROMOTION = "AwaitingPromotion"  # blue-green with promotion Manual: verified, waits for a person
     SWITCHING = "Switching"  # blue-green: switching the Service selector
     SCALING_DOWN = "ScalingDown"  # blue-green: scaling the old colour down
     ROLLING_BACK = "RollingBack"  # restoring successVersion after a failure
@@ -91,6 +92,8 @@ class Reason(enum.StrEnum):
     MANUAL_ROLLBACK = "ManualRollback"
     OVERLAPPING_SELECTOR = "OverlappingSelector"
     DRIFT_CONFLICT = "DriftConflict"
+    AWAITING_PROMOTION = "AwaitingPromotion"
+    ABORTED = "Aborted"
     WORKLOAD_PAUSED = "WorkloadPaused"
 
 

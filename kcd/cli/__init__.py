@@ -10,7 +10,14 @@ import click
 from kcd import __version__
 
 # Command modules register themselves on `cli`; each one is a separate file so that work on one does not touch another.
-COMMAND_MODULES = ("kcd.cli.registry", "kcd.cli.controller", "kcd.cli.rollout", "kcd.cli.rollback", "kcd.cli.listing")
+COMMAND_MODULES = (
+    "kcd.cli.registry",
+    "kcd.cli.controller",
+    "kcd.cli.rollout",
+    "kcd.cli.rollback",
+    "kcd.cli.promote",
+    "kcd.cli.listing",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -25,6 +25,7 @@ from kcd.engine.start import new_rollout, start
 from kcd.engine.strategies import Strategy, for_spec
 from kcd.engine.view import Candidate, View
 from kcd.model import (
+    ABORT,
     PAUSED,
     CurrStatus,
     Outcome,
@@ -206,11 +207,16 @@ def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> 
             reason=Reason.INVALID_SPEC,
             message=f"phase {rollout.phase} cannot be run for strategy {kcd.spec.strategy.kind}",
         )
+    if view.kcd.annotations.get(ABORT) == rollout.started_at and rollout.phase is not Phase.ROLLING_BACK:
+        message = f"rollout of {rollout.version} aborted by a person (`kcd rollout abort`)"
+        return strategy.fail(view, rollout, reason=Reason.ABORTED, message=message)
     if rollout.phase is not Phase.ROLLING_BACK:
         lost = _lost_selection(view) or _broken_setup(view, strategy)
         if lost is not None:
             return strategy.fail(view, rollout, reason=lost[0], message=lost[1])
-        if not rollout.paused_at and elapsed(rollout.started_at, view.now) > kcd.spec.timeout_seconds:
+        # The clock stops while a Deployment is paused and while a person is to promote the new colour.
+        waits = rollout.paused_at or rollout.phase is Phase.AWAITING_PROMOTION
+        if not waits and elapsed(rollout.started_at, view.now) > kcd.spec.timeout_seconds:
             return strategy.fail(
                 view,
                 rollout,

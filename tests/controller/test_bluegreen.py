@@ -142,3 +142,42 @@ def test_three_deployments_are_stalled_with_what_to_change(
 
     wait_until(lambda: "exactly two Deployments" in stalled(), what="Stalled", timeout=30)
     assert image_of(kube_api, namespace, "Deployment", "web-green") == f"{REPO}:aaaaa11"
+
+
+def _cli(cluster: Any, *args: str) -> Any:
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "kcd", "rollout", *args, "--kubeconfig", str(cluster.kubeconfig)]
+    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)  # noqa: S603 - our CLI
+
+
+def test_manual_promotion_waits_for_kcd_rollout_promote_and_abort_keeps_traffic(
+    controller: kcdrun.Controller, cluster: Any, kube_api: Any, namespace: str, setup: None
+) -> None:
+    create(kube_api, namespace, bg_kcd(verificationServiceName="web-test", promotion="Manual"))
+    early = _cli(cluster, "promote", "web", "-n", namespace)
+    assert early.returncode == 1 and "no rollout is in flight" in early.stderr
+    announce(kube_api, namespace, "Deployment", "web-blue", "good-1")
+    wait_until(
+        lambda: (kcd_status(kube_api, namespace, "web").get("rollout") or {}).get("phase") == "AwaitingPromotion",
+        what="AwaitingPromotion",
+        timeout=60,
+    )
+    live = client.CoreV1Api(kube_api).read_namespaced_service("web", namespace).spec.selector
+    assert live["colour"] == "blue"  # verified and up, but nobody promoted it
+    promoted = _cli(cluster, "promote", "web", "-n", namespace)
+    assert promoted.returncode == 0, promoted.stderr
+    wait_status(kube_api, namespace, "web", timeout=60, currStatus="Success", successVersion="good-1")
+    assert client.CoreV1Api(kube_api).read_namespaced_service("web", namespace).spec.selector["colour"] == "green"
+
+    announce(kube_api, namespace, "Deployment", "web-blue", "good-2", when="2026-11-26T12:05:00Z")
+    wait_until(
+        lambda: (kcd_status(kube_api, namespace, "web").get("rollout") or {}).get("phase") == "AwaitingPromotion",
+        what="the second rollout awaiting promotion",
+        timeout=60,
+    )
+    aborted = _cli(cluster, "abort", "web", "-n", namespace)
+    assert aborted.returncode == 0, aborted.stderr
+    wait_status(kube_api, namespace, "web", timeout=60, currStatus="Failed", currVersion="good-2", rollout=None)
+    assert client.CoreV1Api(kube_api).read_namespaced_service("web", namespace).spec.selector["colour"] == "green"

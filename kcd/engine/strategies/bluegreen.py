@@ -20,7 +20,7 @@ import datetime
 from kcd.engine import verify
 from kcd.engine.plan import Action, Emit, PatchSelector, Plan, Scale, SetImage, elapsed, persist
 from kcd.engine.view import Service, View, Workload
-from kcd.model import BlueGreen, Outcome, Phase, Reason, RolloutState, format_time
+from kcd.model import PROMOTE, BlueGreen, Outcome, Phase, Reason, RolloutState, format_time
 
 SCALE_DOWN_DELAY = datetime.timedelta(seconds=30)
 
@@ -167,7 +167,22 @@ def _waiting(view: View, rollout: RolloutState) -> Plan:
     if view.kcd.spec.strategy.verify:  # the verification Service points at the new colour: test it there
         nxt = verify.begin(view, rollout, Phase.POST_VERIFYING)
         return _go(view, nxt, f"{c.idle.ref} is up; verifying before the switch")
+    return _ready_to_switch(view, rollout, c)
+
+
+def _ready_to_switch(view: View, rollout: RolloutState, c: Colours) -> Plan:
+    """Up and verified: switch now, or (promotion: Manual) wait for `kcd rollout promote`."""
+    if _spec(view).manual_promotion and rollout.phase is not Phase.AWAITING_PROMOTION:
+        message = f"{c.idle.ref} runs {rollout.version} and is verified; `kcd rollout promote {view.kcd.name}` switches"
+        nxt = rollout.advance(Phase.AWAITING_PROMOTION, now=view.now)
+        return _go(view, nxt, message, Reason.AWAITING_PROMOTION)
     return _switching(view, rollout.advance(Phase.SWITCHING, now=view.now), c)
+
+
+def _awaiting(view: View, rollout: RolloutState) -> Plan:
+    if view.kcd.annotations.get(PROMOTE) == rollout.started_at:
+        return _switching(view, rollout.advance(Phase.SWITCHING, now=view.now), _colours(view, rollout))
+    return Plan()
 
 
 def _switching(view: View, rollout: RolloutState, c: Colours) -> Plan:
@@ -234,7 +249,14 @@ def _rolling_back(view: View, rollout: RolloutState) -> Plan:
 class ServiceBlueGreen:
     first_phase: Phase = Phase.PATCHING
     phases: frozenset[Phase] = frozenset(
-        {Phase.PATCHING, Phase.WAITING, Phase.SWITCHING, Phase.SCALING_DOWN, Phase.ROLLING_BACK}
+        {
+            Phase.PATCHING,
+            Phase.WAITING,
+            Phase.AWAITING_PROMOTION,
+            Phase.SWITCHING,
+            Phase.SCALING_DOWN,
+            Phase.ROLLING_BACK,
+        }
     )
 
     def problem(self, view: View) -> str:
@@ -258,7 +280,7 @@ class ServiceBlueGreen:
         return Plan(actions=(*actions, status, Emit(reason, text, True, rollout.version)), again=True)
 
     def verified(self, view: View, rollout: RolloutState) -> Plan:
-        return _switching(view, rollout.advance(Phase.SWITCHING, now=view.now), _colours(view, rollout))
+        return _ready_to_switch(view, rollout, _colours(view, rollout))
 
     def step(self, view: View, rollout: RolloutState) -> Plan:
         if rollout.phase is Phase.PATCHING:
@@ -269,6 +291,8 @@ class ServiceBlueGreen:
             return _switching(view, rollout, _colours(view, rollout))
         if rollout.phase is Phase.SCALING_DOWN:
             return _scaling_down(view, rollout)
+        if rollout.phase is Phase.AWAITING_PROMOTION:
+            return _awaiting(view, rollout)
         return _rolling_back(view, rollout)
 
 

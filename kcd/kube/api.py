@@ -124,12 +124,21 @@ class Kube:
         return [item for items in self.pages(res, namespace, labels=labels, page=page) for item in items]
 
     def pages(
-        self, res: Resource, namespace: str | None = None, *, labels: Mapping[str, str] | None = None, page: int = 500
+        self,
+        res: Resource,
+        namespace: str | None = None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        selector: str | None = None,
+        page: int = 500,
     ) -> Iterator[builtins.list[Body]]:
-        """The matching objects, `page` at a time (a large cluster's list never arrives as one response)."""
+        """The matching objects (equal `labels`, or a raw label `selector`), `page` at a time (a large cluster's list
+        never arrives as one response)."""
         query = {"limit": str(page)}
         if labels:
             query["labelSelector"] = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        elif selector:
+            query["labelSelector"] = selector
         while True:
             reply = self.request("GET", res.path(namespace), query=query)
             items: builtins.list[Body] = reply.get("items", [])

@@ -19,9 +19,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kcd import kinds
+from kcd.engine.verify import VERIFY_FOR
 from kcd.engine.view import MANAGERS_KEY
 from kcd.engine.workload import matches
-from kcd.kube.api import ENDPOINTSLICES, FIELD_MANAGER, KCDS, SERVICES, WORKLOADS, Kube
+from kcd.kube.api import ENDPOINTSLICES, FIELD_MANAGER, JOBS, KCDS, SERVICES, WORKLOADS, Kube
 from kcd.kube.jobs import Jobs
 from kcd.kube.services import Services
 
@@ -215,6 +216,9 @@ class Cache:
             res = KCDS if kind == "KCD" else WORKLOADS[kind]
             for page in kube.pages(res, namespace, page=PRIME_PAGE):
                 self.put_all(page, kind)
+        for page in kube.pages(JOBS, namespace, selector=VERIFY_FOR, page=PRIME_PAGE):  # only verification Jobs
+            for body in page:
+                self.jobs.put(body)
         for res in (SERVICES, ENDPOINTSLICES):
             for page in kube.pages(res, namespace, page=PRIME_PAGE):
                 for body in page:

@@ -72,8 +72,10 @@ def _apply(kube: Kube, cache: Cache, kcd: KCD, action: WorkloadAction) -> None:
         cache.put(kube.patch(WORKLOADS[action.kind], ns, action.name, scale), action.kind)
         log.info("scaled", extra={"kcd": kcd.key, "workload": _target(action), "replicas": action.replicas})
     elif isinstance(action, actions.CreateJob):
-        _create_job(kube, cache, ns, action)
-        log.info("verification job created", extra={"kcd": kcd.key, "job": action.name})
+        created = _create_job(kube, cache, ns, action)
+        log.info(
+            f"verification job {'created' if created else 'found again'}", extra={"kcd": kcd.key, "job": action.name}
+        )
     elif isinstance(action, actions.PatchSelector):
         selector = {"spec": {"selector": dict(action.selector)}}
         cache.services.put(kube.patch(SERVICES, ns, action.service, selector), "Service")
@@ -85,8 +87,11 @@ def _apply(kube: Kube, cache: Cache, kcd: KCD, action: WorkloadAction) -> None:
         log.info("stuck pods deleted", extra={"kcd": kcd.key, "workload": action.name, "pods": deleted})
 
 
-def _create_job(kube: Kube, cache: Cache, namespace: str, action: actions.CreateJob) -> None:
+def _create_job(kube: Kube, cache: Cache, namespace: str, action: actions.CreateJob) -> bool:
+    """True when created; False when it existed (a step retried after a crash found its Job again)."""
     try:
         cache.jobs.put(kube.create(JOBS, namespace, dict(action.body)))
-    except Conflict:  # it exists: a step retried after a crash found its Job again
+        return True
+    except Conflict:
         cache.jobs.put(kube.get(JOBS, namespace, action.name))
+        return False

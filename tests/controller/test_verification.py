@@ -128,3 +128,42 @@ def test_blue_green_with_a_failing_check_never_switches_traffic(
     assert live == {"app": "web", "colour": "blue"}
     wait_until(lambda: len(ready_endpoints(kube_api, namespace, "web")) == 2, what="blue still serving", timeout=30)
     assert "good-1" in kcd_status(kube_api, namespace, "web")["failedVersions"]
+
+
+def test_a_controller_killed_after_creating_a_verification_job_finds_it_again(
+    procs: Any, cluster: Any, kube_api: Any, namespace: str
+) -> None:
+    """Left as a controller killed right after creating the Job (before persisting anything else) leaves it."""
+    import datetime
+    from pathlib import Path
+
+    from kcd.engine import verify as verification
+    from kcd.model import KCD
+    from tests.controller.fixtures import set_status
+
+    create(kube_api, namespace, workload("Deployment", "again"))
+    verify = [{"kind": "Image", "image": "team/check", "timeoutSeconds": 60}]
+    create(kube_api, namespace, kcd_body("again", versionSyntax=SYNTAX, container={"name": "app", "verify": verify}))
+    announce(kube_api, namespace, "Deployment", "again", "v-2")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rollout = {
+        "version": "v-2",
+        "phase": "Verifying",
+        "image": f"{REPO}:v-2",
+        "source": f"{REPO}:env-prod",
+        "container": "app",
+        "startedAt": stamp,
+        "phaseStartedAt": stamp,
+        "verifyIndex": 0,
+        "verifyStartedAt": stamp,
+    }
+    set_status(kube_api, namespace, "again", {"currVersion": "v-2", "currStatus": "Progressing", "rollout": rollout})
+    obj = client.CustomObjectsApi(kube_api).get_namespaced_custom_object("kcd.io", "v1", namespace, "kcds", "again")
+    kcd = KCD.from_body(obj)
+    assert kcd.status.rollout is not None
+    job = verification.job_body(kcd, kcd.status.rollout, kcd.spec.container.verify[0])
+    client.BatchV1Api(kube_api).create_namespaced_job(namespace, job)
+    ctl = kcdrun.start(procs, Path(cluster.kubeconfig), extra=["--namespace", namespace])
+    wait_status(kube_api, namespace, "again", timeout=90, currStatus="Success", successVersion="v-2")
+    assert [j.metadata.name for j in _jobs(kube_api, namespace)] == [job["metadata"]["name"]]
+    assert not [ln for ln in ctl.lines() if ln.get("msg") == "verification job created"]

@@ -1,8 +1,10 @@
 """The demo's story on top of the local environment: kcd's controller and a syncer run as processes, and a new
 version of the sample app is "released" (pushed under the watched tag) every `interval` seconds, so a newcomer sees
 the whole job: registry push -> syncer annotation -> controller rollout -> pods replaced -> status and history.
-Once the third release is live the demo rolls it back by hand (`kcd rollout rollback`): the version rolled away from
-is held, so the syncer still reporting it does not bring it back; the next release rolls out as usual.
+A second app, `shop`, follows the same tag with the blue-green strategy (tests.env.demo_bluegreen): each release
+switches its live Service from one colour to the other. Once the third release is live the demo rolls the first app
+back by hand (`kcd rollout rollback`): the version rolled away from is held, so the syncer still reporting it does
+not bring it back; the next release rolls out as usual.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from kubernetes import client
 
 from tests import crd
-from tests.env import pusher, stack
+from tests.env import demo_bluegreen, pusher, stack
 from tests.env.kubeready import api_client
 from tests.env.procs import free_port, wait_until
 
@@ -82,7 +84,14 @@ def start_processes(st: stack.Stack) -> dict[str, str]:
         "KCD_SYNCER_PORT": str(free_port()),
     }
     syncer = st.procs.start("kcd-syncer", [sys.executable, "-m", "sidecar"], env=env)
-    return {"controller": str(ctl.log), "syncer": str(syncer.log), "metrics": f"http://127.0.0.1:{port}/metrics"}
+    shop = st.procs.start(
+        "kcd-syncer-shop", [sys.executable, "-m", "sidecar"], env=demo_bluegreen.syncer_env(env, free_port())
+    )
+    return {
+        "controller": str(ctl.log),
+        "syncer": f"{syncer.log} (shop: {shop.log})",
+        "metrics": f"http://127.0.0.1:{port}/metrics",
+    }
 
 
 def release(st: stack.Stack, version: str) -> str:
@@ -97,6 +106,13 @@ def _status(api: Any) -> dict[str, Any]:
 
 
 ROLL_BACK_AFTER = 3  # releases
+
+
+def _shop_line(api: Any) -> str:
+    try:
+        return demo_bluegreen.line(api)
+    except Exception:  # noqa: BLE001 - the demo keeps narrating through API hiccups
+        return ""
 
 
 def roll_back(st: stack.Stack) -> None:
@@ -121,7 +137,7 @@ def roll_back(st: stack.Stack) -> None:
 def narrate(st: stack.Stack, stop: threading.Event, interval: float) -> None:
     """Release a version every `interval` s and print each transition of the KCD until `stop`."""
     api = api_client(st.cluster)
-    counter, last, rolled_back = 0, "", False
+    counter, last, rolled_back, shop_last = 0, "", False, ""
     next_release = time.monotonic() + 10
     while not stop.wait(1):
         if time.monotonic() >= next_release:
@@ -156,6 +172,10 @@ def narrate(st: stack.Stack, stop: threading.Event, interval: float) -> None:
                     f"           history: {newest['version']} {newest['outcome']} in {newest['durationSeconds']:.1f}s",
                     flush=True,
                 )
+        shop = _shop_line(api)
+        if shop and shop != shop_last:
+            shop_last = shop
+            print(f"[{time.strftime('%H:%M:%S')}] {shop}", flush=True)
         if counter == ROLL_BACK_AFTER and not rolled_back and status.get("successVersion") == version:
             rolled_back = True
             roll_back(st)
@@ -168,6 +188,7 @@ def setup(st: stack.Stack) -> dict[str, str]:
     release(st, "abc1234")
     _resources(st, f"{repo}:abc1234", repo)
     api = api_client(st.cluster)
+    demo_bluegreen.resources(api, f"{repo}:abc1234", repo, TAG)
     apps = client.AppsV1Api(api)
     wait_until(
         lambda: apps.read_namespaced_deployment_status(APP, NS).status.ready_replicas == 3,

@@ -50,6 +50,8 @@ def decide(view: View) -> Plan:
     fresh = started is not None and (before is None or before.started_at != started.started_at)
     if not fresh or any(isinstance(a, WORKLOAD_WRITES) for a in plan.actions):
         return plan
+    if started is not None and started.phase in verify.PHASES:
+        return plan  # verification needs what the edge gathers for that phase (the pinned image, a probe): next step
     # A rollout just started: its first phase runs in the same step, on the status just decided (one status write
     # less). Resuming stays safe: killed before the write, the next step finds no new rollout and starts it again,
     # and the first phase's writes are idempotent (sent only where the watched state differs).

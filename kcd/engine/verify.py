@@ -1,7 +1,8 @@
 """Verification, shared by every strategy: `container.verify` before the rollout (phase Verifying) and
 `strategy.verify` once the new version is up (phase PostVerifying), one item after the other. Pure.
 
-- `Image`: a Job in the KCD's namespace, owned by the KCD and removed by its TTL, runs the verify image with the
+- `Image`: a Job in the KCD's namespace, owned by the KCD and removed by its TTL, runs the verify image (its `tag`
+  resolved through the registry clients to the digest it points at, as the syncer resolves tags) with the
   version and digest under test in its environment (KCD_VERSION, KCD_DIGEST, KCD_IMAGE, KCD_NAME). Its name derives
   from the rollout, so a step retried after a crash finds its Job again instead of creating a second one. Succeeded:
   pass; failed: the rollout fails; not finished within `timeoutSeconds`: fails (activeDeadlineSeconds ends the Job).
@@ -48,8 +49,14 @@ def job_name(kcd: KCD, rollout: RolloutState) -> str:
     return f"kcd-verify-{kcd.name[:36]}-{hashlib.sha256(seed.encode()).hexdigest()[:10]}"
 
 
-def job_body(kcd: KCD, rollout: RolloutState, item: Verify) -> dict[str, Any]:
-    image = f"{item.image}:{item.tag}" if item.tag else item.image
+def tagged(item: Verify) -> str:
+    return f"{item.image}:{item.tag}" if item.tag else item.image
+
+
+def job_body(kcd: KCD, rollout: RolloutState, item: Verify, pinned: str = "") -> dict[str, Any]:
+    """The Job; `pinned`: the digest `tag` pointed at when the Job was made (the Job then runs exactly that image,
+    whatever the tag moves to), else the tag itself is pulled."""
+    image = f"{item.image}@{pinned}" if pinned else tagged(item)
     env = {
         "KCD_VERSION": rollout.version,
         "KCD_DIGEST": rollout.digest,
@@ -121,7 +128,8 @@ def step(view: View, rollout: RolloutState, *, done: Next, fail: Callable[..., P
     if not rollout.verify_started_at:
         nxt = dataclasses.replace(rollout, verify_started_at=format_time(view.now))
         status = persist(kcd, nxt, view.now, reason=Reason.ROLLOUT_PROGRESSING, message=f"verifying: {describe(item)}")
-        create = (CreateJob(job_name(kcd, nxt), job_body(kcd, nxt, item)),) if item.kind is VerifyKind.IMAGE else ()
+        body = job_body(kcd, nxt, item, view.pinned.get(tagged(item), ""))
+        create = (CreateJob(job_name(kcd, nxt), body),) if item.kind is VerifyKind.IMAGE else ()
         return Plan(actions=(*create, status), again=item.kind is VerifyKind.HTTP, in_flight=True)
     timed_out = elapsed(rollout.verify_started_at, view.now) > item.timeout_seconds
     if item.kind is VerifyKind.IMAGE:
@@ -151,5 +159,6 @@ def _image(view: View, rollout: RolloutState, item: Verify, timed_out: bool, fai
         message = f"{describe(item)}: Job {name} did not finish within timeoutSeconds={item.timeout_seconds}"
         return _failed(view, rollout, message, fail)
     if job is None:  # not seen yet, or deleted by someone: (re)create it under the same name
-        return Plan(actions=(CreateJob(name, job_body(view.kcd, rollout, item)),), in_flight=True)
+        body = job_body(view.kcd, rollout, item, view.pinned.get(tagged(item), ""))
+        return Plan(actions=(CreateJob(name, body),), in_flight=True)
     return Plan(in_flight=True)

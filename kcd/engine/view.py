@@ -95,6 +95,7 @@ class View:
     services: Mapping[str, Service] = dataclasses.field(default_factory=dict)  # what the strategy asked for
     jobs: Mapping[str, Job] = dataclasses.field(default_factory=dict)  # this KCD's verification Jobs
     probe: Probe | None = None  # the HTTP verification's answer, when one runs
+    pinned: Mapping[str, str] = dataclasses.field(default_factory=dict)  # "image:tag" -> its digest, when resolved
 
     @property
     def missing_container(self) -> tuple[Workload, ...]:

@@ -1,4 +1,5 @@
-"""Watched verification Jobs (label kcd.io/verify-for), and the short HTTP GET of an HTTP verification.
+"""Watched verification Jobs (label kcd.io/verify-for), the short HTTP GET of an HTTP verification, and the digest a
+verify image's tag points at.
 
 Jobs are projected to how they ended (Complete / Failed conditions); kopf's watch on Jobs is filtered by the label on
 the API server, so no other Job reaches kcd. The HTTP probe is one GET with a short timeout per step: an HTTP
@@ -7,16 +8,19 @@ verification is a series of these, never a step thread blocked for its whole tim
 
 from __future__ import annotations
 
+import logging
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from kcd import registries
 from kcd.engine.verify import VERIFY_FOR
 from kcd.engine.view import Job, Probe
 
 PROBE_TIMEOUT_SECONDS = 2.0
+log = logging.getLogger("kcd.verify")
 
 
 def project(body: Mapping[str, Any]) -> Job:
@@ -66,3 +70,19 @@ def probe(url: str, *, timeout: float = PROBE_TIMEOUT_SECONDS) -> Probe:
         return Probe(url, status=int(err.code))
     except (urllib.error.URLError, OSError, ValueError) as err:
         return Probe(url, error=str(getattr(err, "reason", err)) or type(err).__name__)
+
+
+def resolve(image: str, tag: str) -> str:
+    """The digest `image:tag` points at, as the syncer resolves a tag (one HEAD, or one ECR call); "" when the
+    registry cannot say (no credentials here, say): the Job then pulls the tag itself."""
+    try:
+        registry = registries.for_repo(image, attempts=1, timeout=5.0)
+        try:
+            return registry.digest(tag)
+        finally:
+            registry.close()
+    except (registries.RegistryError, ValueError) as err:
+        log.warning(
+            "verify image tag not resolved; the Job pulls the tag", extra={"image": f"{image}:{tag}", "error": str(err)}
+        )
+        return ""

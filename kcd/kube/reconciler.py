@@ -25,7 +25,7 @@ from kcd import metrics
 from kcd.engine import plan as actions
 from kcd.engine import verify
 from kcd.engine.rollout import api_failed, decide
-from kcd.engine.view import Probe, View, workload_from_body
+from kcd.engine.view import Job, Probe, View, workload_from_body
 from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import cluster, events, jobs, writes
 from kcd.kube.api import KCDS, Kube
@@ -115,9 +115,21 @@ class Reconciler:
             self.clock(),
             overlaps=self._overlaps(body, bodies),
             services=services,
-            jobs=self.cache.jobs.of(kcd.namespace, kcd.name),
+            jobs=(own_jobs := self.cache.jobs.of(kcd.namespace, kcd.name)),
             probe=self._probe(kcd),
+            pinned=self._pinned(kcd, own_jobs),
         )
+
+    def _pinned(self, kcd: KCD, found: Mapping[str, Job]) -> dict[str, str]:
+        """The digest of the verify image's tag, resolved only while its Job is still to be made."""
+        rollout = kcd.status.rollout
+        item = verify.current(kcd, rollout) if rollout is not None else None
+        if rollout is None or item is None or item.kind is not VerifyKind.IMAGE or not item.tag:
+            return {}
+        if verify.job_name(kcd, rollout) in found:
+            return {}
+        digest = jobs.resolve(item.image, item.tag)
+        return {verify.tagged(item): digest} if digest else {}
 
     @staticmethod
     def _probe(kcd: KCD) -> Probe | None:

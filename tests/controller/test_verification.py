@@ -61,12 +61,17 @@ def _jobs(api: Any, namespace: str) -> list[Any]:
     return client.BatchV1Api(api).list_namespaced_job(namespace, label_selector="kcd.io/verify-for").items
 
 
+@pytest.mark.parametrize("registry", ["anonymous"], indirect=True)
 @pytest.mark.parametrize(("image", "outcome"), [("team/check", "Success"), ("team/check-fault-fail", "Failed")])
 def test_an_image_verification_job_decides_before_anything_is_deployed(
-    controller: kcdrun.Controller, kube_api: Any, namespace: str, image: str, outcome: str
+    controller: kcdrun.Controller, kube_api: Any, namespace: str, registry: Any, image: str, outcome: str
 ) -> None:
+    from tests.env import pusher
+
+    pushed = pusher.push_image(pusher.RegistryClient(registry.url), image, ["stable"])
     create(kube_api, namespace, workload("Deployment", "checked"))
-    verify = [{"kind": "Image", "image": image, "tag": "stable", "timeoutSeconds": 60}]
+    repo = f"{registry.host}/{image}"
+    verify = [{"kind": "Image", "image": repo, "tag": "stable", "timeoutSeconds": 60}]
     create(kube_api, namespace, kcd_body("checked", versionSyntax=SYNTAX, container={"name": "app", "verify": verify}))
     announce(kube_api, namespace, "Deployment", "checked", "v-2")
     wait_status(kube_api, namespace, "checked", timeout=90, currStatus=outcome, currVersion="v-2", rollout=None)
@@ -74,6 +79,7 @@ def test_an_image_verification_job_decides_before_anything_is_deployed(
     assert job.metadata.owner_references[0].kind == "KCD" and job.spec.ttl_seconds_after_finished == 600
     env = {e.name: e.value for e in job.spec.template.spec.containers[0].env}
     assert env["KCD_VERSION"] == "v-2"
+    assert job.spec.template.spec.containers[0].image == f"{repo}@{pushed.digest}"  # the tag, resolved and pinned
     deployed = image_of(kube_api, namespace, "Deployment", "checked")
     assert deployed == (f"{REPO}:v-2" if outcome == "Success" else f"{REPO}:aaaaa11")
     [record] = history(kube_api, namespace, "checked")

@@ -25,12 +25,14 @@ def run(k: KCD, workloads: list[Workload], *, now: datetime.datetime = NOW, **vi
 def test_container_verify_runs_a_job_before_anything_is_deployed_and_the_same_job_is_found_again() -> None:
     k, plan = run(kcd(live(), container={"name": "app", "verify": [IMAGE]}), [target(cand="bbbbb22")])
     assert k.status.rollout is not None and k.status.rollout.phase is Phase.VERIFYING
-    assert patches(plan) == []
+    assert patches(plan) == [] and plan.of(CreateJob) == ()  # the edge pins the image for the next step
+    pinned = {"team/check:stable": "sha256:" + "cd" * 32}
+    k, plan = run(k, [target(cand="bbbbb22")], pinned=pinned)
     [create] = plan.of(CreateJob)
     assert create.body["metadata"]["labels"] == {VERIFY_FOR: "app"}
     env = {e["name"]: e["value"] for e in create.body["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert (env["KCD_VERSION"], env["KCD_IMAGE"]) == ("bbbbb22", f"{REPO}:bbbbb22")
-    assert create.body["spec"]["template"]["spec"]["containers"][0]["image"] == "team/check:stable"
+    assert create.body["spec"]["template"]["spec"]["containers"][0]["image"] == "team/check@sha256:" + "cd" * 32
     assert k.status.rollout is not None and create.name == job_name(k, k.status.rollout)
     running = {create.name: Job(create.name)}
     _, again = run(k, [target(cand="bbbbb22")], jobs=running)
@@ -42,7 +44,8 @@ def test_container_verify_runs_a_job_before_anything_is_deployed_and_the_same_jo
 
 
 def test_a_failed_verification_job_fails_the_rollout_without_deploying_and_quarantines() -> None:
-    k, plan = run(kcd(live(), container={"name": "app", "verify": [IMAGE]}), [target(cand="bbbbb22")])
+    k, _ = run(kcd(live(), container={"name": "app", "verify": [IMAGE]}), [target(cand="bbbbb22")])
+    k, plan = run(k, [target(cand="bbbbb22")])
     [create] = plan.of(CreateJob)
     k, plan = run(k, [target(cand="bbbbb22")], jobs={create.name: Job(create.name, failed=True, message="exit 1")})
     assert k.status.rollout is not None and k.status.rollout.phase is Phase.RECORDING
@@ -79,7 +82,8 @@ def test_http_verification_that_never_answers_fails_after_its_timeout_and_rolls_
 
 
 def test_a_verification_job_that_never_finishes_fails_after_its_timeout() -> None:
-    k, plan = run(kcd(live(), container={"name": "app", "verify": [IMAGE]}), [target(cand="bbbbb22")])
+    k, _ = run(kcd(live(), container={"name": "app", "verify": [IMAGE]}), [target(cand="bbbbb22")])
+    k, plan = run(k, [target(cand="bbbbb22")])
     [create] = plan.of(CreateJob)
     late = NOW + datetime.timedelta(seconds=61)
     k, plan = run(k, [target(cand="bbbbb22")], now=late, jobs={create.name: Job(create.name)})

@@ -147,6 +147,7 @@ class BlueGreen:
     verification_service_name: str = ""
     scale_down: bool = False
     manual_promotion: bool = False  # wait for `kcd rollout promote` before the switch
+    bake_seconds: int = 0  # after the switch: strategy.verify's HTTP checks keep running this long; a failure reverts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +175,7 @@ class Strategy:
                 verification_service_name=string(bg, "verificationServiceName", "spec.strategy.blueGreen"),
                 scale_down=boolean(bg, "scaleDown", "spec.strategy.blueGreen", False),
                 manual_promotion=string(bg, "promotion", "spec.strategy.blueGreen") == "Manual",
+                bake_seconds=integer(bg, "bakeSeconds", "spec.strategy.blueGreen", 0, minimum=0),
             )
         if (kind is StrategyKind.SERVICE_BLUE_GREEN) != (blue_green is not None):
             raise SpecError(

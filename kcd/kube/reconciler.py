@@ -25,12 +25,13 @@ from kcd import metrics
 from kcd.engine import plan as actions
 from kcd.engine import verify
 from kcd.engine.rollout import api_failed, decide
+from kcd.engine.strategies import bluegreen
 from kcd.engine.view import Job, Probe, View, workload_from_body
 from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import cluster, events, jobs, writes
 from kcd.kube.api import KCDS, Kube
 from kcd.kube.cache import Cache, service_names
-from kcd.model import KCD, CurrStatus, Reason, SpecError, Status, VerifyKind, format_time
+from kcd.model import KCD, CurrStatus, Phase, Reason, SpecError, Status, VerifyKind, format_time
 
 log = logging.getLogger("kcd.reconciler")
 MAX_BACKOFF_SECONDS = 300.0
@@ -136,6 +137,8 @@ class Reconciler:
         """The GET an HTTP verification in progress asks for (one short request per step)."""
         rollout = kcd.status.rollout
         item = verify.current(kcd, rollout) if rollout is not None and rollout.verify_started_at else None
+        if rollout is not None and rollout.phase is Phase.SWITCHING and rollout.switched_at:
+            item = bluegreen.post_switch_check(kcd)
         if item is None or item.kind is not VerifyKind.HTTP:
             return None
         return jobs.probe(item.url)

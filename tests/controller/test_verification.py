@@ -173,3 +173,57 @@ def test_a_controller_killed_after_creating_a_verification_job_finds_it_again(
     wait_status(kube_api, namespace, "again", timeout=90, currStatus="Success", successVersion="v-2")
     assert [j.metadata.name for j in _jobs(kube_api, namespace)] == [job["metadata"]["name"]]
     assert not [ln for ln in ctl.lines() if ln.get("msg") == "verification job created"]
+
+
+class Hanging(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.server.release.wait(30)  # type: ignore[attr-defined]
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_an_http_check_against_a_hanging_server_fails_within_its_timeout_without_blocking_steps(
+    controller: kcdrun.Controller, kube_api: Any, namespace: str
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hanging)
+    server.release = threading.Event()  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        create(kube_api, namespace, workload("Deployment", "hang"))
+        verify = [{"kind": "HTTP", "url": _url(server), "timeoutSeconds": 6}]
+        body = kcd_body("hang", versionSyntax=SYNTAX, strategy={"kind": "Simple", "verify": verify})
+        create(kube_api, namespace, body)
+        announce(kube_api, namespace, "Deployment", "hang", "v-2")
+        wait_status(kube_api, namespace, "hang", timeout=60, currStatus="Failed", currVersion="v-2", rollout=None)
+        assert "timed out" in history(kube_api, namespace, "hang")[0]["reason"]
+    finally:
+        server.release.set()  # type: ignore[attr-defined]
+        server.shutdown()
+        server.server_close()
+
+
+def test_blue_green_switches_back_when_a_post_switch_check_fails_during_the_bake(
+    controller: kcdrun.Controller, kube_api: Any, namespace: str, health: Any
+) -> None:
+    create(kube_api, namespace, colour("web-blue", "blue", replicas=2))
+    create(kube_api, namespace, colour("web-green", "green", replicas=0))
+    service(kube_api, namespace, "web", "blue")
+    service(kube_api, namespace, "web-test", "blue")
+    body = bg_kcd(verificationServiceName="web-test", bakeSeconds=60)
+    body["spec"]["strategy"]["verify"] = [{"kind": "HTTP", "url": _url(health), "timeoutSeconds": 20}]
+    create(kube_api, namespace, body)
+    health.answer = 200
+    announce(kube_api, namespace, "Deployment", "web-blue", "good-1")
+
+    def selects(value: str) -> bool:
+        return bool(
+            client.CoreV1Api(kube_api).read_namespaced_service("web", namespace).spec.selector["colour"] == value
+        )
+
+    wait_until(lambda: selects("green"), what="switched to green", timeout=60)
+    health.answer = 503  # the new colour misbehaves under real traffic
+    wait_status(kube_api, namespace, "web", timeout=60, currStatus="Failed", rollout=None)
+    assert selects("blue")
+    wait_until(lambda: len(ready_endpoints(kube_api, namespace, "web")) == 2, what="blue serving again", timeout=30)
+    assert [r["outcome"] for r in history(kube_api, namespace, "web-green")] == ["RolledBack"]

@@ -16,7 +16,7 @@ from kcd.engine.plan import PatchSelector, Plan, Scale, SetImage
 from kcd.engine.rollout import decide
 from kcd.engine.view import Candidate, Service, View, Workload
 from kcd.engine.workload import Progress
-from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, parse_time
+from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, Verify, VerifyKind, parse_time
 from tests.engine.test_decide import NOW, REPO, SOURCE, apply
 
 OLD, NEW = f"{REPO}:aaaaa11", f"{REPO}:bbbbb22"
@@ -224,3 +224,33 @@ def test_only_the_live_colour_is_drift_corrected() -> None:
     edited = dataclasses.replace(colour("web-blue", "blue", f"{REPO}:by-hand"), candidate=None)
     plan = decide(view(k, workloads=(edited, idle_elsewhere)))
     assert plan.of(SetImage) == (SetImage("Deployment", "web-blue", "app", OLD),)
+
+
+def test_a_failing_post_switch_check_during_the_bake_switches_traffic_back() -> None:
+    from kcd.engine.view import Probe
+
+    body_status = {"currStatus": "Success", "successVersion": "aaaaa11"}
+    k = bg_kcd(body_status)
+    spec = dataclasses.replace(
+        k.spec,
+        strategy=dataclasses.replace(
+            k.spec.strategy,
+            blue_green=dataclasses.replace(k.spec.strategy.blue_green, bake_seconds=60),
+            verify=(Verify(kind=VerifyKind.HTTP, url="http://127.0.0.1:9/ok", timeout_seconds=5),),
+        ),
+    )
+    k = dataclasses.replace(k, spec=spec)
+    green = colour("web-green", "green", NEW)
+    k = apply(k, decide(view(k)))  # set up
+    k = apply(k, decide(view(k, green=green, test="green")))  # -> PostVerifying
+    ok = Probe("http://127.0.0.1:9/ok", status=200)
+    for _ in range(3):  # the check's start, its pass, then the switch
+        k = apply(k, decide(dataclasses.replace(view(k, green=green, test="green"), probe=ok)))
+    assert k.status.rollout is not None and k.status.rollout.switched_at
+    baking = decide(dataclasses.replace(view(k, green=green, test="green", live="green"), probe=ok))
+    assert baking.status is None and baking.in_flight  # serving, checks pass: baking
+    bad = Probe("http://127.0.0.1:9/ok", status=503)
+    k = apply(k, decide(dataclasses.replace(view(k, green=green, test="green", live="green"), probe=bad)))
+    assert k.status.rollout is not None and k.status.rollout.phase is Phase.ROLLING_BACK
+    back = decide(view(k, green=green, test="green", live="green"))
+    assert back.of(PatchSelector) == (PatchSelector("web", {"colour": "blue"}),)

@@ -20,7 +20,7 @@ import datetime
 from kcd.engine import verify
 from kcd.engine.plan import Action, Emit, PatchSelector, Plan, Scale, SetImage, elapsed, persist
 from kcd.engine.view import Service, View, Workload
-from kcd.model import PROMOTE, BlueGreen, Outcome, Phase, Reason, RolloutState, format_time
+from kcd.model import KCD, PROMOTE, BlueGreen, Outcome, Phase, Reason, RolloutState, Verify, VerifyKind, format_time
 
 SCALE_DOWN_DELAY = datetime.timedelta(seconds=30)
 
@@ -196,10 +196,30 @@ def _switching(view: View, rollout: RolloutState, c: Colours) -> Plan:
         return Plan(actions=(*switch, status), in_flight=True)
     if not _serves_only(view.services[bg.service_name], c.idle, c.live.replicas):
         return Plan(in_flight=True)
+    if elapsed(rollout.switched_at, view.now) < bg.bake_seconds:
+        return _baking(view, rollout)
     if bg.scale_down:
         nxt = rollout.advance(Phase.SCALING_DOWN, now=view.now)
         return _go(view, nxt, f"traffic on {c.idle.ref}; scaling {c.live.ref} down soon")
     return _succeeded(view, rollout, c)
+
+
+def post_switch_check(kcd: KCD) -> Verify | None:
+    """The check a bake runs after the switch (bakeSeconds > 0): strategy.verify's first HTTP item."""
+    bg = kcd.spec.strategy.blue_green
+    if bg is None or not bg.bake_seconds:
+        return None
+    return next((v for v in kcd.spec.strategy.verify if v.kind is VerifyKind.HTTP), None)
+
+
+def _baking(view: View, rollout: RolloutState) -> Plan:
+    """Traffic is on the new colour for bakeSeconds: a failing post-switch check switches it back (auto-revert)."""
+    check, probe = post_switch_check(view.kcd), view.probe
+    if check is None or probe is None or probe.url != check.url or probe.status == check.expect_status:
+        return Plan(in_flight=True)
+    answer = probe.error or f"answered {probe.status}"
+    message = f"post-switch check {verify.describe(check)}: {answer}, not {check.expect_status}, during the bake"
+    return BLUE_GREEN.fail(view, rollout, reason=Reason.VERIFICATION_FAILED, message=message)
 
 
 def _succeeded(view: View, rollout: RolloutState, c: Colours) -> Plan:

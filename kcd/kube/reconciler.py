@@ -99,7 +99,10 @@ class Reconciler:
         try:
             return self._execute(kcd, plan, rv)
         except writes.Refused as refused:
-            return self._execute(kcd, api_failed(view, refused.message), rv)
+            # Decided on the state the plan was about to write: a rollout that this very step started fails too.
+            intended = dataclasses.replace(kcd, status=plan.status or kcd.status)
+            failed = api_failed(dataclasses.replace(view, kcd=intended), refused.message)
+            return self._execute(intended, failed, rv)
 
     def view(self, kcd: KCD, body: Mapping[str, Any]) -> View:
         container = kcd.spec.container.name

@@ -78,13 +78,18 @@ class Sampler:
             self.samples.append(ready_endpoints(api, namespace, name))
 
 
+def colours(api: Any, namespace: str) -> None:
+    """web-blue (2 replicas) live behind `web`, web-green (0) idle; `web-test` the verification Service."""
+    create(api, namespace, colour("web-blue", "blue", replicas=2))
+    create(api, namespace, colour("web-green", "green", replicas=0))
+    service(api, namespace, "web", "blue")
+    service(api, namespace, "web-test", "blue")
+    wait_until(lambda: len(ready_endpoints(api, namespace, "web")) == 2, what="blue serving", timeout=60)
+
+
 @pytest.fixture
 def setup(kube_api: Any, namespace: str) -> Iterator[None]:
-    create(kube_api, namespace, colour("web-blue", "blue", replicas=2))
-    create(kube_api, namespace, colour("web-green", "green", replicas=0))
-    service(kube_api, namespace, "web", "blue")
-    service(kube_api, namespace, "web-test", "blue")
-    wait_until(lambda: len(ready_endpoints(kube_api, namespace, "web")) == 2, what="blue serving", timeout=60)
+    colours(kube_api, namespace)
     yield
 
 

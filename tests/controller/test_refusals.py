@@ -76,10 +76,25 @@ def deny_policy(kube_api: Any, namespace: str) -> Iterator[None]:
     adm.delete_validating_admission_policy(name)
 
 
+def _wait_until_enforced(api: Any, namespace: str, name: str) -> None:
+    """The API server loads new admission policies asynchronously: wait until a dry-run of a denied image is refused."""
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": f"{REPO}:denied-probe"}]}}}}
+
+    def refused() -> bool:
+        try:
+            client.AppsV1Api(api).patch_namespaced_deployment(name, namespace, patch, dry_run="All")
+        except client.exceptions.ApiException as err:
+            return "not allowed here" in str(err.body)
+        return False
+
+    wait_until(refused, what="the admission policy enforced", timeout=30)
+
+
 def test_a_patch_denied_by_admission_fails_the_rollout_with_the_policys_message_at_once(
     controller: kcdrun.Controller, kube_api: Any, namespace: str, deny_policy: None
 ) -> None:
     create(kube_api, namespace, workload("Deployment", "denied"))
+    _wait_until_enforced(kube_api, namespace, "denied")
     create(kube_api, namespace, kcd_body("denied", versionSyntax=SYNTAX, timeoutSeconds=900))
     announce(kube_api, namespace, "Deployment", "denied", "ok-1", when="2026-11-26T12:00:00Z")
     wait_status(kube_api, namespace, "denied", currStatus="Success", successVersion="ok-1")

@@ -23,7 +23,7 @@ from tests.controller.fixtures import (
     wait_status,
     workload,
 )
-from tests.controller.test_bluegreen import bg_kcd, colour, ready_endpoints, service
+from tests.controller.test_bluegreen import bg_kcd, colours, ready_endpoints
 from tests.env.procs import wait_until
 
 pytestmark = pytest.mark.cluster
@@ -121,10 +121,7 @@ def test_an_http_check_after_the_rollout_rolls_back_when_the_service_answers_500
 def test_blue_green_with_a_failing_check_never_switches_traffic(
     controller: kcdrun.Controller, kube_api: Any, namespace: str, health: Any
 ) -> None:
-    create(kube_api, namespace, colour("web-blue", "blue", replicas=2))
-    create(kube_api, namespace, colour("web-green", "green", replicas=0))
-    service(kube_api, namespace, "web", "blue")
-    service(kube_api, namespace, "web-test", "blue")
+    colours(kube_api, namespace)
     body = bg_kcd(verificationServiceName="web-test")
     body["spec"]["strategy"]["verify"] = [{"kind": "HTTP", "url": _url(health), "timeoutSeconds": 6}]
     create(kube_api, namespace, body)
@@ -206,10 +203,7 @@ def test_an_http_check_against_a_hanging_server_fails_within_its_timeout_without
 def test_blue_green_switches_back_when_a_post_switch_check_fails_during_the_bake(
     controller: kcdrun.Controller, kube_api: Any, namespace: str, health: Any
 ) -> None:
-    create(kube_api, namespace, colour("web-blue", "blue", replicas=2))
-    create(kube_api, namespace, colour("web-green", "green", replicas=0))
-    service(kube_api, namespace, "web", "blue")
-    service(kube_api, namespace, "web-test", "blue")
+    colours(kube_api, namespace)
     body = bg_kcd(verificationServiceName="web-test", bakeSeconds=60)
     body["spec"]["strategy"]["verify"] = [{"kind": "HTTP", "url": _url(health), "timeoutSeconds": 20}]
     create(kube_api, namespace, body)

@@ -43,7 +43,7 @@ test: lint typecheck imports pytest
 bench: bench-env bench-controller bench-syncer
 
 bench-controller: deps
-	$(PY) -m benchmarks.bench_controller
+	$(PY) -m benchmarks.bench_controller --sizes 1,1000,2000 --samples 50
 
 bench-env: deps
 	$(PY) -m benchmarks.bench_env

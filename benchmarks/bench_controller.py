@@ -1,199 +1,309 @@
-"""Controller benchmark on the local control plane: annotation -> image patch latency, Deployment Available -> KCD
-Success overhead, and controller RSS, with 1, 100 and 1,000 managed workloads (one KCD each).
+"""Controller benchmark on the local control plane, one KCD per Deployment (1 replica), for each size N:
 
-Baseline in the same run: the same watch-observed latency for an image patch the benchmark sends itself (what the
-API server and watch add without kcd), so `ratio` is kcd's latency over the bare API round trip. `all live`: the
-storm before the samples, from announcing a first version on every workload at once to every KCD at `Success`.
-Run: make bench-controller   (or .venv/bin/python -m benchmarks.bench_controller --sizes 1,100,1000 --samples 50)
+1. baseline, no controller: the benchmark patches the image of all N Deployments itself and times until every one is
+   Available (`baseline all`: the physical limit of this control plane);
+2. `kcd run` (as the chart runs it) brings every KCD to a live version: a first version announced on every workload at
+   once, until every KCD is at `Success` (`all live`, and its ratio to the baseline);
+3. samples: a new candidate announced on `--samples` workloads one after another (what the syncer does): annotation ->
+   image patch latency, Deployment Available -> KCD `Success` overhead; controller RSS, idle, 12 s after them;
+4. an idle window with a second controller process whose idle resync is short (`--resync`, default N/20 s, at least
+   10 s; production: 300 s), so that the window holds several resyncs of every KCD;
+5. a baseline patch latency: image patches the benchmark sends itself (controller stopped), seen by the same watch.
+
+API requests are counted by the API server's own audit log (tests/env/audit.py): the controller runs under its own
+user (`kcd-controller`), the benchmark under `kcd-bench`. The same log's timestamps split each sample's latency
+(annotation committed -> the controller's first request -> its image PATCH -> seen). Also printed: when the storms'
+workloads got their image, became Available and Successful; the controller's CPU (event loop vs other threads) in the
+all-live storm; its reconcile steps (its /metrics). No timed assertion anywhere: the figures are printed.
+`--profile FILE` writes a cProfile of the first controller's event loop; `--report-from DIR` prints a run's figures
+again from the results and audit log it left in its work directory.
+Run: make bench-controller   (or .venv/bin/python -m benchmarks.bench_controller --sizes 1,1000,2000 --samples 50)
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import hashlib
 import logging
+import pickle
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client, watch
+from kubernetes import client, config
 
+from benchmarks import controller_audit as audit
+from benchmarks import controller_probes as probes
+from benchmarks import controller_report as report
+from benchmarks.controller_observer import Observer
+from benchmarks.controller_report import Phases, Sample, Storm
 from tests import crd
 from tests.controller import kcdrun
 from tests.controller.fixtures import REPO, kcd_body, workload
 from tests.env import cluster as cluster_mod
 from tests.env.kubeready import api_client
-from tests.env.procs import ProcGroup, wait_until
+from tests.env.procs import ProcGroup, free_port, wait_until
 
-MB = 1024 * 1024
 # The controller runs as the chart runs it (charts/kcd/templates/deployment.yaml): with glibc malloc instead of
 # pymalloc, so that what a burst of steps freed goes back to the OS at the next trim (kcd/memtrim.py).
 CONTROLLER_ENV = {"PYTHONMALLOC": "malloc"}
+INITIAL, BASE_ALL, LIVE = "aaaaa00", "eeeee01", "aaaaa11"  # image versions of the phases (hex: the versionSyntax)
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+@dataclass
+class Env:
+    cluster: cluster_mod.Cluster
+    api: Any  # the benchmark's client, user kcd-bench
+    procs: ProcGroup
+    controller_kubeconfig: Path  # user kcd-controller
+    args: argparse.Namespace
 
 
-class Observer:
-    """Watches Deployments and KCDs of one namespace; records when images change, become available, reach Success.
-
-    One long watch each (no restarts during a run): a restart re-lists every object through the client's models,
-    which takes seconds at 1,000 Deployments and would show up as false latency.
-    """
-
-    def __init__(self, api: Any, namespace: str) -> None:
-        self.api, self.namespace = api, namespace
-        self.image_at: dict[tuple[str, str], float] = {}
-        self.available_at: dict[tuple[str, str], float] = {}
-        self.success_at: dict[tuple[str, str], float] = {}
-        self.last_event = time.monotonic()
-        self.stop = threading.Event()
-        apps, custom = client.AppsV1Api(self.api), client.CustomObjectsApi(self.api)
-        for follow in (lambda: self._deployment_events(apps), lambda: self._kcd_events(custom)):
-            threading.Thread(target=self._forever, args=(follow,), daemon=True).start()
-
-    def _forever(self, follow: Any) -> None:
-        while not self.stop.is_set():
-            try:
-                follow()
-            except Exception:  # noqa: BLE001 - a broken watch is re-opened; its re-list repeats current state
-                time.sleep(0.1)
-
-    def _deployment_events(self, apps: Any) -> None:
-        # deserialize=False: raw dicts. The client's model classes cost milliseconds per event, and a watcher that
-        # lags behind its stream would report the lag as kcd's latency.
-        stream = watch.Watch().stream(
-            apps.list_namespaced_deployment, self.namespace, timeout_seconds=1800, deserialize=False
-        )
-        for ev in stream:
-            d, now = ev["object"], time.monotonic()
-            self.last_event = now
-            name, spec, st = d["metadata"]["name"], d["spec"], d.get("status") or {}
-            image = spec["template"]["spec"]["containers"][0]["image"].rsplit(":", 1)[-1]
-            self.image_at.setdefault((name, image), now)
-            want = spec.get("replicas", 1)
-            if (
-                st.get("observedGeneration", 0) >= d["metadata"]["generation"]
-                and st.get("updatedReplicas", 0) == want
-                and st.get("availableReplicas", 0) == want
-                and st.get("replicas", 0) == want
-            ):
-                self.available_at.setdefault((name, image), now)
-
-    def _kcd_events(self, api: Any) -> None:
-        for ev in watch.Watch().stream(
-            api.list_namespaced_custom_object,
-            "kcd.io",
-            "v1",
-            self.namespace,
-            "kcds",
-            timeout_seconds=1800,
-            deserialize=False,
-        ):
-            obj, now = ev["object"], time.monotonic()
-            self.last_event = now
-            status = obj.get("status") or {}
-            if status.get("currStatus") == "Success":
-                self.success_at.setdefault((obj["metadata"]["name"], status.get("successVersion")), now)
+def start_controller(env: Env, namespace: str, name: str, *, idle_resync: float | None = None) -> kcdrun.Controller:
+    opts: list[str] = []
+    if idle_resync is not None:
+        opts += ["--idle-resync", str(idle_resync)]
+    if env.args.profile and idle_resync is None:
+        opts += ["--profile", str(Path(env.args.profile).with_suffix(f".{namespace}.prof"))]
+    port = free_port()
+    argv = [sys.executable, "-m", "benchmarks.controller_launch", *opts, "--", "run"]
+    argv += ["--kubeconfig", str(env.controller_kubeconfig), "--bind", "127.0.0.1", "--port", str(port)]
+    argv += ["--log-level", "info", "--namespace", namespace]
+    ctl = kcdrun.Controller(env.procs.start(name, argv, env=CONTROLLER_ENV), port)
+    wait_until(ctl.ready, what=f"{name} /readyz", timeout=60, proc=ctl.proc)
+    if idle_resync is not None:  # the launcher says so once kcd built its settings
+        said = lambda: any(ln.get("msg") == "idle resync set" for ln in ctl.lines())  # noqa: E731
+        wait_until(said, what=f"{name}: idle resync applied", timeout=30, proc=ctl.proc)
+    return ctl
 
 
-def announce(apps: Any, ns: str, name: str, version: str) -> float:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) + f".{time.time_ns() % 10**9:09d}"
-    apps.patch_namespaced_deployment(
-        name, ns, {"metadata": {"annotations": {"kcd.io/candidate-version": version, "kcd.io/candidate-time": stamp}}}
-    )
-    return time.monotonic()
+def announce(apps: Any, ns: str, name: str, version: str) -> tuple[float, float]:
+    """What the syncer does: the candidate's version, digest, time and source on the workload itself."""
+    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    notes = {
+        "kcd.io/candidate-version": version,
+        "kcd.io/candidate-digest": "sha256:" + hashlib.sha256(version.encode()).hexdigest(),
+        "kcd.io/candidate-time": stamp,
+        "kcd.io/candidate-source": f"{REPO}:env-prod",  # kcd_body's imageRepo:tag
+    }
+    sent = time.time()
+    apps.patch_namespaced_deployment(name, ns, {"metadata": {"annotations": notes}})
+    return sent, time.time()
 
 
-def run_size(cl: cluster_mod.Cluster, api: Any, procs: ProcGroup, size: int, samples: int) -> dict[str, Any]:
-    ns = f"bench-{size}"
-    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+def set_image(apps: Any, ns: str, name: str, version: str) -> None:
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": f"{REPO}:{version}"}]}}}}
+    apps.patch_namespaced_deployment(name, ns, patch)
+
+
+def wait_quiet(obs: Observer, seconds: float = 3.0) -> None:
+    """No watch event for `seconds`: the tail of a storm (old pods terminating, status updates) has passed."""
+    wait_until(lambda: obs.quiet_for() > seconds, what="a quiet cluster", timeout=600)
+
+
+def setup(env: Env, ns: str, names: list[str]) -> Observer:
+    core, apps, custom = client.CoreV1Api(env.api), client.AppsV1Api(env.api), client.CustomObjectsApi(env.api)
     core.create_namespace({"metadata": {"name": ns}})
-    custom = client.CustomObjectsApi(api)
-    for i in range(size):
-        apps.create_namespaced_deployment(ns, workload("Deployment", f"w{i}", replicas=1))
-        custom.create_namespaced_custom_object("kcd.io", "v1", ns, "kcds", kcd_body(f"w{i}"))
-    obs = Observer(api, ns)
-    ctl = kcdrun.start(procs, Path(cl.kubeconfig), name=f"kcd-{size}", extra=["--namespace", ns], env=CONTROLLER_ENV)
-    names = [f"w{i}" for i in range(size)]
-    started = time.monotonic()
+    for name in names:
+        apps.create_namespaced_deployment(ns, workload("Deployment", name, image=f"{REPO}:{INITIAL}", replicas=1))
+        custom.create_namespaced_custom_object("kcd.io", "v1", ns, "kcds", kcd_body(name))
+    obs = Observer(env.api, ns)
+    n = len(names)
+    wait_until(lambda: obs.available(names, INITIAL) == n, what=f"{n} Deployments available", timeout=120 + n * 0.5)
+    wait_quiet(obs)
+    return obs
+
+
+def storm(obs: Observer, names: list[str], version: str, started: float, sent: float) -> Storm:
+    def after(marks: dict[tuple[str, str], float]) -> list[float]:
+        return [marks[(n, version)] - started for n in names if (n, version) in marks]
+
+    return Storm(sent - started, after(obs.image_at), after(obs.available_at), after(obs.success_at))
+
+
+def baseline_all(env: Env, ns: str, names: list[str], obs: Observer) -> Storm:
+    """The physical limit: every Deployment patched at once by the benchmark, until every one is Available."""
+    apps, started = client.AppsV1Api(env.api), time.time()
+    for name in names:
+        set_image(apps, ns, name, BASE_ALL)
+    sent, n = time.time(), len(names)
+    wait_until(lambda: obs.available(names, BASE_ALL) == n, what=f"{n} patched and available", timeout=60 + n * 0.5)
+    wait_quiet(obs)
+    return storm(obs, names, BASE_ALL, started, sent)
+
+
+def all_live(env: Env, ctl: kcdrun.Controller, ns: str, names: list[str], obs: Observer, ph: Phases) -> Storm:
+    apps, n = client.AppsV1Api(env.api), len(names)
+    cpu = probes.cpu_seconds(ctl)
+    ph.live = time.time()
     for name in names:  # every workload live at its first version, as in a running cluster
-        announce(apps, ns, name, "aaaaa11")
-    wait_until(
-        lambda: sum(1 for n in names if (n, "aaaaa11") in obs.success_at) == size,
-        what=f"{size} KCDs live",
-        timeout=60 + size * 0.5,
-    )
-    all_live = time.monotonic() - started
-    # The samples measure a steady cluster: the tail of that storm (old pods terminating, their status updates) must
-    # have passed, or the first sample measures the storm's backlog instead (reported separately as `all live`).
-    wait_until(lambda: time.monotonic() - obs.last_event > 3, what="a quiet cluster", timeout=120)
-    picked = names[:: max(1, size // samples)][:samples]
-    patch_lat, overhead, base = [], [], []
+        announce(apps, ns, name, LIVE)
+    sent = time.time()
+    wait_until(lambda: obs.succeeded(names, LIVE) == n, what=f"{n} KCDs live", timeout=60 + n * 0.5)
+    after = probes.cpu_seconds(ctl)
+    ph.live_cpu = (after[0] - cpu[0], after[1] - cpu[1])
+    wait_quiet(obs)
+    return storm(obs, names, LIVE, ph.live, sent)
+
+
+def sample(env: Env, ns: str, picked: list[str], obs: Observer, ph: Phases) -> None:
+    apps = client.AppsV1Api(env.api)
+    ph.sampling = time.time()
     for i, name in enumerate(picked):
         version = f"bbbb{i:04x}"
-        t0 = announce(apps, ns, name, version)
-        wait_until(
-            lambda n=name, v=version: (
-                (n, v) in obs.success_at and (n, v) in obs.image_at and (n, v) in obs.available_at
-            ),
-            what=f"{name} at {version}",
-            timeout=60,
-        )
-        patch_lat.append(obs.image_at[(name, version)] - t0)
-        overhead.append(obs.success_at[(name, version)] - obs.available_at[(name, version)])
+        s = Sample(name, version, *announce(apps, ns, name, version))
+        key = (name, version)
+        done = lambda k=key: k in obs.success_at and k in obs.image_at and k in obs.available_at  # noqa: E731
+        wait_until(done, what=f"{name} at {version}", timeout=60)
+        s.seen, s.available, s.success = obs.image_at[key], obs.available_at[key], obs.success_at[key]
+        ph.samples.append(s)
         time.sleep(0.05)
+
+
+def idle_window(env: Env, ns: str, size: int, ph: Phases) -> None:
+    """A controller with a short idle resync, after its start-up steps: requests while nothing changes."""
+    ph.resync = env.args.resync or max(10.0, size / 20)
+    window = max(60.0, 2 * ph.resync)
+    assert env.cluster.audit_log is not None
+    tail = audit.Tail(env.cluster.audit_log, audit.CONTROLLER_USER)
+    last = {"at": time.time()}
+
+    ctl = start_controller(env, ns, f"kcd-{size}-idle", idle_resync=ph.resync)
+
+    def settled() -> bool:  # its start-up steps are over: one per KCD, then no request of the controller for 2 s
+        if tail.count_new() or probes.step_metrics(ctl)[0] < size:
+            last["at"] = time.time()
+        return time.time() - last["at"] > 2
+
+    wait_until(settled, what="the idle controller's start-up steps", timeout=120 + size * 0.2)
+    tail.close()
+    steps, start = probes.step_metrics(ctl)[0], time.time()
+    time.sleep(window)
+    ph.idle = (start, time.time())
+    ph.idle_steps = probes.step_metrics(ctl)[0] - steps
+    ctl.proc.stop()
+
+
+def base_patches(env: Env, ns: str, picked: list[str], obs: Observer) -> list[float]:
+    apps, base = client.AppsV1Api(env.api), []
+    for i, name in enumerate(picked[:20]):  # baseline: a patch sent directly, seen by the watch
+        key = (name, f"cccc{i:04x}")
+        t0 = time.time()
+        set_image(apps, ns, name, key[1])
+        wait_until(lambda k=key: k in obs.image_at, what="baseline patch seen", timeout=30)  # type: ignore[misc]
+        base.append(obs.image_at[key] - t0)
+        time.sleep(0.05)
+    return base
+
+
+def gone(api: Any, ns: str) -> bool:
+    return not any(n.metadata.name == ns for n in client.CoreV1Api(api).list_namespace().items)
+
+
+def run_size(env: Env, size: int, samples: int) -> dict[str, Any]:
+    ns, names = f"bench-{size}", [f"w{i}" for i in range(size)]
+    obs = setup(env, ns, names)
+    base_storm = baseline_all(env, ns, names, obs)
+    ph = Phases(started=time.time())
+    ctl = start_controller(env, ns, f"kcd-{size}")
+    # Its start-up: a first step of every KCD, which writes a first status; then the tail of those writes.
+    wait_until(lambda: len(obs.with_status) == size, what="a first status on every KCD", timeout=120 + size * 0.5)
+    wait_quiet(obs)
+    ph.ready = time.time()
+    live = all_live(env, ctl, ns, names, obs, ph)
+    step = max(1, size // samples)
+    picked = [names[(i * step) % size] for i in range(samples)]  # 1 workload: the same one, `samples` times
+    sample(env, ns, picked, obs, ph)
     time.sleep(12)  # steady state: idle, after the controller's periodic heap trim
     rss = ctl.proc.rss_bytes()
-    for i, name in enumerate(picked[: min(20, len(picked))]):  # baseline: a patch sent directly, seen by the watch
-        version = f"cccc{i:04x}"
-        t0 = time.monotonic()
-        apps.patch_namespaced_deployment(
-            name, ns, {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": f"{REPO}:{version}"}]}}}}
-        )
-        wait_until(lambda n=name, v=version: (n, v) in obs.image_at, what="baseline patch seen", timeout=30)
-        base.append(obs.image_at[(name, version)] - t0)
-    obs.stop.set()
+    ph.steps, ph.step_seconds = probes.step_metrics(ctl)
     ctl.proc.stop()
-    core.delete_namespace(ns)
-    return {"size": size, "patch": patch_lat, "overhead": overhead, "base": base, "rss": rss, "all_live": all_live}
+    ph.stopped = time.time()
+    idle_window(env, ns, size, ph)
+    base = base_patches(env, ns, picked, obs)
+    obs.stop.set()
+    client.CoreV1Api(env.api).delete_namespace(ns)
+    wait_until(lambda: gone(env.api, ns), what=f"namespace {ns} deleted", timeout=600)
+    return {
+        "size": size,
+        "base": base,
+        "rss": rss,
+        "all_live": max(live.success),
+        "base_all": max(base_storm.available),
+        "storms": (base_storm, live),
+        "phases": ph,
+    }
+
+
+GOALS = (
+    "goals: patch p99 <= 1000 ms; overhead p99 <= 1000 ms; at 1 workload patch p50 <= 3x base p50; "
+    "all live <= 1.3x baseline all at 1,000; RSS at 2,000 <= 180 MB; idle <= 1 API request per KCD per resync"
+)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="benchmarks.bench_controller")
+    parser.add_argument("--sizes", default="1,1000,2000")
+    parser.add_argument("--samples", type=int, default=50, help="sampled rollouts per size (1 workload: repeated)")
+    parser.add_argument("--resync", type=float, default=0.0, help="idle resync of the idle window (0: N/20 s, >= 10)")
+    parser.add_argument("--profile", default=None, help="diagnostic: cProfile of the controller's event loop to FILE")
+    parser.add_argument("--report-from", default=None, help="print the figures of an earlier run's work directory")
+    return parser.parse_args()
+
+
+def print_results(results: list[dict[str, Any]], log: Path) -> None:
+    reqs = audit.load(log)
+    counted = [(r, report.requests(r, reqs)) for r in results]
+    print("\nAPI requests of the controller (the API server's audit log, user kcd-controller)")
+    print(report.REQUESTS_HEAD)
+    for r, q in counted:
+        print(report.requests_row(r, q))
+    for r, q in counted:
+        print("\n".join(report.requests_detail(r, q)))
+    print("\nwhere the time goes, candidate annotation -> image patch seen (audit log timestamps; median, p90):")
+    for r in results:
+        print("\n".join(report.latency_detail(r, reqs)))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="1,100,1000")
-    parser.add_argument("--samples", type=int, default=50)
-    args = parser.parse_args()
+    args = parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.report_from:  # the figures again, from the results and the audit log a run left behind
+        saved = Path(args.report_from)
+        results = pickle.loads((saved / "results.pickle").read_bytes())  # noqa: S301 - our own file
+        print(report.TIMING_HEAD)
+        print("\n".join(report.timing_row(r) for r in results))
+        print_results(results, saved / "audit.log")
+        return
     workdir = Path(tempfile.mkdtemp(prefix="kcd-bench-ctl-"))
-    cl = cluster_mod.from_env(workdir / "cluster")
+    cl = cluster_mod.from_env(
+        workdir / "cluster", audit_log=workdir / "audit.log", audit_users=[audit.CONTROLLER_USER, audit.BENCH_USER]
+    )
     procs = ProcGroup(workdir / "logs")
-    api = api_client(cl)
-    crd.install(api)
+    admin = api_client(cl)
+    crd.install(admin)
+    admin.close()
+    bench = config.new_client_from_config(config_file=str(cl.user_kubeconfig(audit.BENCH_USER)))
+    env = Env(cl, bench, procs, cl.user_kubeconfig(audit.CONTROLLER_USER), args)
+    results = []
     try:
-        print("kcd controller benchmark (local control plane, one KCD per Deployment, 1 replica each)")
-        print(
-            f"{'workloads':>9} {'patch p50':>10} {'patch p99':>10} {'base p50':>9} {'base p99':>9} {'ratio':>6} "
-            f"{'overhead p50':>13} {'overhead p99':>13} {'RSS':>7} {'all live':>9}"
-        )
+        print(f"kcd controller benchmark (local control plane, one KCD per Deployment, 1 replica each; {workdir})")
+        print(f"controller code: {probes.code_version()}")
+        print(report.TIMING_HEAD)
         for size in (int(s) for s in args.sizes.split(",")):
-            r = run_size(cl, api, procs, size, min(args.samples, size))
-            p50, p99, b50 = pct(r["patch"], 50), pct(r["patch"], 99), pct(r["base"], 50)
-            print(
-                f"{size:>9} {p50 * 1000:>8.0f}ms {p99 * 1000:>8.0f}ms {b50 * 1000:>7.0f}ms "
-                f"{pct(r['base'], 99) * 1000:>7.0f}ms {p50 / b50:>5.1f}x "
-                f"{pct(r['overhead'], 50) * 1000:>11.0f}ms {pct(r['overhead'], 99) * 1000:>11.0f}ms "
-                f"{r['rss'] / MB:>5.0f}MB {r['all_live']:>8.1f}s",
-                flush=True,
-            )
-        print("goals: patch p99 <= 1000 ms; overhead p99 <= 1000 ms; RSS at 1,000 <= 150 MB")
+            results.append(run_size(env, size, args.samples))
+            (workdir / "results.pickle").write_bytes(pickle.dumps(results))
+            print(report.timing_row(results[-1]), flush=True)
+        print(GOALS)
+        assert cl.audit_log is not None
+        print_results(results, cl.audit_log)
     finally:
         procs.stop()
-        api.close()
+        bench.close()
         cl.stop()
     sys.exit(0)
 

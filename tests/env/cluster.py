@@ -3,6 +3,9 @@
 kwok plays the kubelet for fake nodes (pods become Running/Ready, Job pods Succeed, deleted pods go away,
 and pods marked with a fault misbehave; see kwok-stages.yaml). Nothing ever connects to a pod IP or a ClusterIP:
 they are not real hosts.
+
+Optional, off by default: the API server's audit log (`start(audit_log=…)`, tests/env/audit.py), and kubeconfigs for
+other users than the admin (`Cluster.user_kubeconfig`), so that one process's requests can be told apart in that log.
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ import contextlib
 import os
 import ssl
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from tests.env import binaries
+from tests.env import audit, binaries
 from tests.env.kubeready import add_nodes
-from tests.env.pki import Pki, make_pki, write_kubeconfig
+from tests.env.pki import Pki, make_pki, user_cert, write_kubeconfig
 from tests.env.procs import EnvError, ProcGroup, free_port, wait_until
 
 STAGES = Path(__file__).with_name("kwok-stages.yaml")
@@ -36,10 +40,18 @@ class Cluster:
     pki: Pki | None = None
     procs: ProcGroup | None = None
     nodes: list[str] = field(default_factory=list)
+    audit_log: Path | None = None  # the API server's audit log, when started with one
 
     @property
     def local(self) -> bool:
         return self.procs is not None
+
+    def user_kubeconfig(self, user: str, *, group: str | None = "system:masters") -> Path:
+        """A kubeconfig for a client cert of `user` in `group` (default: another admin, under its own name)."""
+        if self.pki is None:
+            raise EnvError("user kubeconfigs need the local control plane's CA (unset KCD_TEST_KUBECONFIG)")
+        cert = user_cert(self.pki, self.workdir / "pki" / "users", user=user, group=group)
+        return write_kubeconfig(self.workdir / f"kubeconfig-{user}", server=self.server, pki=self.pki, cert=cert)
 
     def stop(self) -> None:
         if self.procs is not None:
@@ -81,7 +93,7 @@ def _start_etcd(procs: ProcGroup, workdir: Path) -> int:
     return port
 
 
-def _start_apiserver(procs: ProcGroup, pki: Pki, etcd_port: int) -> int:
+def _start_apiserver(procs: ProcGroup, pki: Pki, etcd_port: int, extra: Sequence[str] = ()) -> int:
     port = free_port()
     proc = procs.start(
         "kube-apiserver",
@@ -105,6 +117,7 @@ def _start_apiserver(procs: ProcGroup, pki: Pki, etcd_port: int) -> int:
             "--max-mutating-requests-inflight=0",
             "--endpoint-reconciler-type=none",
             "--profiling=false",
+            *extra,
         ],
     )
     wait_until(
@@ -179,18 +192,35 @@ def _start_controllers(procs: ProcGroup, pki: Pki, kubeconfig: Path, workdir: Pa
     )
 
 
-def start(workdir: Path, *, nodes: int = 1, full: bool = True) -> Cluster:
-    """Start a control plane under `workdir`; `full=False` gives only etcd + kube-apiserver (nothing reconciles)."""
+def start(
+    workdir: Path,
+    *,
+    nodes: int = 1,
+    full: bool = True,
+    audit_log: Path | None = None,
+    audit_users: Sequence[str] = (),
+) -> Cluster:
+    """Start a control plane under `workdir`; `full=False` gives only etcd + kube-apiserver (nothing reconciles).
+
+    `audit_log`: the API server writes its audit log there (Metadata level, ResponseComplete only; only the requests
+    of `audit_users` when given). Off by default: tests do not pay for it.
+    """
     for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
         binaries.binary(name)  # fail fast, with one line, before starting anything
     workdir.mkdir(parents=True, exist_ok=True)
     procs = ProcGroup(workdir / "logs")
     try:
         pki = make_pki(workdir / "pki")
-        api_port = _start_apiserver(procs, pki, _start_etcd(procs, workdir))
+        flags: list[str] = []
+        if audit_log is not None:
+            policy = audit.write_policy(workdir / "audit-policy.yaml", users=audit_users)
+            flags = audit.apiserver_flags(policy, audit_log)
+        api_port = _start_apiserver(procs, pki, _start_etcd(procs, workdir), flags)
         server = f"https://127.0.0.1:{api_port}"
         kubeconfig = write_kubeconfig(workdir / "kubeconfig", server=server, pki=pki)
-        cluster = Cluster(kubeconfig=kubeconfig, server=server, workdir=workdir, pki=pki, procs=procs)
+        cluster = Cluster(
+            kubeconfig=kubeconfig, server=server, workdir=workdir, pki=pki, procs=procs, audit_log=audit_log
+        )
         if full:
             _start_controllers(procs, pki, kubeconfig, workdir)
             cluster.nodes = add_nodes(cluster, count=nodes, procs=procs)
@@ -212,11 +242,20 @@ def existing(kubeconfig: str, workdir: Path) -> Cluster:
     return Cluster(kubeconfig=path, server=server, workdir=workdir)
 
 
-def from_env(workdir: Path, *, nodes: int = 1, full: bool = True) -> Cluster:
+def from_env(
+    workdir: Path,
+    *,
+    nodes: int = 1,
+    full: bool = True,
+    audit_log: Path | None = None,
+    audit_users: Sequence[str] = (),
+) -> Cluster:
     external = os.environ.get("KCD_TEST_KUBECONFIG")
     if external:
+        if audit_log is not None:
+            raise EnvError("an audit log needs the local control plane: unset KCD_TEST_KUBECONFIG")
         return existing(external, workdir)
-    return start(workdir, nodes=nodes, full=full)
+    return start(workdir, nodes=nodes, full=full, audit_log=audit_log, audit_users=audit_users)
 
 
 def describe(cluster: Cluster) -> str:

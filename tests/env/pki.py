@@ -2,6 +2,7 @@
 
 Mirrors what kwokctl does: a single admin cert serves the apiserver, authenticates every component and the kubeconfig
 user. Everything is loopback-only, so the SANs name only local addresses and the in-cluster service names.
+`user_cert` signs a client cert for another user name (a process whose requests must be told apart in the audit log).
 """
 
 from __future__ import annotations
@@ -107,16 +108,42 @@ def make_pki(directory: Path) -> Pki:
     return pki
 
 
+def _load_ca(pki: Pki) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
+    key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{pki.ca_key} is not an EC key")
+    return cert, key
+
+
+def user_cert(pki: Pki, directory: Path, *, user: str, group: str | None = "system:masters") -> tuple[Path, Path]:
+    """A client cert (and key) for `user` in `group`, signed by the cluster CA: `<directory>/<user>.crt` / `.key`."""
+    ca_cert, ca_key = _load_ca(pki)
+    key = _key()
+    cert = (
+        _builder(_name(user, group), ca_cert.subject, key)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / f"{user}.crt", directory / f"{user}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_key(key_path, key)
+    return cert_path, key_path
+
+
 def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode()
 
 
-def write_kubeconfig(path: Path, *, server: str, pki: Pki, token: str | None = None) -> Path:
-    """A kubeconfig for the admin cert, or for a bearer token (to test RBAC as a ServiceAccount)."""
+def write_kubeconfig(
+    path: Path, *, server: str, pki: Pki, token: str | None = None, cert: tuple[Path, Path] | None = None
+) -> Path:
+    """A kubeconfig for the admin cert, for a bearer token (to test RBAC as a ServiceAccount), or for a client
+    `cert` (cert, key) from `user_cert`."""
+    cert_path, key_path = cert or (pki.admin_cert, pki.admin_key)
     user: dict[str, str] = (
-        {"token": token}
-        if token
-        else {"client-certificate-data": _b64(pki.admin_cert), "client-key-data": _b64(pki.admin_key)}
+        {"token": token} if token else {"client-certificate-data": _b64(cert_path), "client-key-data": _b64(key_path)}
     )
     config = {
         "apiVersion": "v1",

@@ -1,0 +1,43 @@
+"""What the controller benchmark reads off the controller process besides the audit log: CPU per thread, reconcile
+steps from its /metrics, and which code it ran."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from tests.controller import kcdrun
+
+
+def cpu_seconds(ctl: kcdrun.Controller) -> tuple[float, float]:
+    """CPU time of the controller process so far: (its main thread, kopf's event loop; every other thread)."""
+    threads = psutil.Process(ctl.proc.popen.pid).threads()
+    main = sum(t.user_time + t.system_time for t in threads if t.id == ctl.proc.popen.pid)
+    return main, sum(t.user_time + t.system_time for t in threads) - main
+
+
+def step_metrics(ctl: kcdrun.Controller) -> tuple[float, float]:
+    """(reconcile steps, seconds in them) so far, from the controller's /metrics: to show that the resyncs ran, and
+    what a step costs (never to count API requests: the audit log does that)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{ctl.port}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
+        lines = resp.read().decode().splitlines()
+
+    def total(name: str) -> float:
+        return sum(float(ln.split()[-1]) for ln in lines if ln.startswith(f"kcd_reconcile_step_seconds_{name}"))
+
+    return total("count"), total("sum")
+
+
+def code_version() -> str:
+    """The commit the controller code was measured at, and whether kcd/ had uncommitted changes then."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "kcd"], cwd=root, capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    changed = len(dirty.stdout.splitlines())
+    return head.stdout.strip() + (f" + {changed} uncommitted files in kcd/" if changed else "")

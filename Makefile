@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-controller bench-syncer clean-env
+.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-controller bench-syncer bench-bluegreen clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ pytest: deps
 
 test: lint typecheck imports pytest
 
-bench: bench-env bench-controller bench-syncer
+bench: bench-env bench-controller bench-syncer bench-bluegreen
 
 bench-controller: deps
 	$(PY) -m benchmarks.bench_controller --sizes 1,1000,2000 --samples 50
@@ -50,6 +50,9 @@ bench-env: deps
 
 bench-syncer: deps
 	$(PY) -m benchmarks.bench_syncer
+
+bench-bluegreen: deps
+	$(PY) -m benchmarks.bench_bluegreen
 
 clean-env:
 	rm -rf ~/.cache/kcd/src

@@ -31,10 +31,24 @@ from kcd.kube.services import SERVICE_NAME
 from kcd.settings import Settings
 
 log = logging.getLogger("kcd.controller")
-BATCH_WINDOW_SECONDS = 0.01
 # Watch streams hold one each (KCDs, four workload kinds, Jobs, Services, EndpointSlices, CRDs: nine); kopf's few other
 # calls (finalizer removal) need connections besides them.
 KOPF_CONNECTIONS = 12
+
+
+class NoDiffBase(kopf.DiffBaseStorage):
+    """No diff base: kcd registers event handlers and an index only, never change handlers, so kopf's diff of each
+    object is never used. Building it deep-copies every watched body: 46 % of kopf's per-event time in the
+    benchmark's 1,000-rollout storm (BENCHMARKS.md)."""
+
+    def build(self, *, body: Any, extra_fields: Any = None) -> Any:
+        return {}
+
+    def fetch(self, *, body: Any) -> Any:
+        return None
+
+    def store(self, *, body: Any, patch: Any, essence: Any) -> None:
+        return None
 
 
 def _connection(kube: Kube) -> kopf.ConnectionInfo:
@@ -89,7 +103,7 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
         # cannot grant; the KCD CRD is installed before the controller anyway.
         settings.scanning.disabled = watch_one_namespace
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kcd.io")
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="kcd.io")
+        settings.persistence.diffbase_storage = NoDiffBase()
         # No handler needs a finalizer now; kopf removes this one from KCDs that a kcd with a daemon per KCD marked.
         settings.persistence.finalizer = "kcd.io/controller"
         settings.watching.server_timeout = 300
@@ -98,9 +112,6 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
         settings.networking.request_timeout = 60
         # The first list of a large cluster's Deployments arrives in pages, not as one response of every object.
         settings.watching.chunk_size = 500
-        # kopf waits this long after an event for more of the same object before calling the handlers (0.1 s by
-        # default): our handlers only update the cache and wake a loop, so batching buys nothing but latency.
-        settings.batching.batch_window = BATCH_WINDOW_SECONDS
 
     kopf.on.login(registry=registry)(_login(kube))
 

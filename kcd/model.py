@@ -67,7 +67,8 @@ PAUSED = "kcd.io/paused"  # "true" on a KCD: start no new rollouts, correct no d
 ROLLBACK_TO = "kcd.io/rollback-to"
 ROLLBACK_REQUESTED_AT = "kcd.io/rollback-requested-at"
 ROLLBACK_BY = "kcd.io/rollback-by"  # who asked (the CLI's user), for the Event
-# `kcd rollout promote|abort`: the value is the in-flight rollout's startedAt, so a request never reaches a later one.
+# `kcd rollout promote|abort`: the value is the in-flight rollout's id (`<version>@<startedAt>`), so a request never
+# reaches a later rollout.
 PROMOTE = "kcd.io/promote"
 ABORT = "kcd.io/abort"
 

@@ -232,6 +232,12 @@ class RolloutState:
     reason: str = ""
     message: str = ""
 
+    @property
+    def id(self) -> str:
+        """Names this rollout for a person's decision on it (promote, abort): `<version>@<startedAt>`, so a decision
+        never reaches a later rollout, even one started in the same second."""
+        return f"{self.version}@{self.started_at}"
+
     def advance(self, phase: Phase, *, now: datetime.datetime) -> RolloutState:
         """The same rollout in `phase`, from now."""
         return dataclasses.replace(self, phase=phase, phase_started_at=format_time(now))

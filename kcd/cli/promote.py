@@ -1,6 +1,7 @@
 """`kcd rollout promote|abort`: a person's decision on the rollout in flight, as an annotation the controller acts on.
 
-The annotation's value is the in-flight rollout's startedAt, so a decision never carries over to a later rollout.
+The annotation's value names the in-flight rollout (`<version>@<startedAt>`), so a decision never carries over to a
+later rollout.
 `promote` lets a blue-green rollout waiting in AwaitingPromotion (strategy.blueGreen.promotion: Manual) switch;
 `abort` ends the rollout in flight as failed (quarantined): before a blue-green switch traffic stays where it is, after
 it traffic is switched back; a Simple rollout is rolled back when rollback.enabled.
@@ -29,7 +30,7 @@ def _deciding(key: str, annotation: str, *, promote: bool) -> Callable[[Body], B
                 f"the rollout of {current.version} on {key} is in {current.phase}, not AwaitingPromotion: "
                 "nothing to promote"
             )
-        return {"metadata": {"annotations": {annotation: current.started_at}}}
+        return {"metadata": {"annotations": {annotation: current.id}}}
 
     return decide
 

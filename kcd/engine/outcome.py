@@ -61,7 +61,8 @@ def _message(view: View, rollout: RolloutState, outcome: Outcome) -> tuple[str, 
     if outcome is Outcome.SUCCESS:
         applied = [w.ref for w in view.workloads if w.progress.applied_only]
         note = f" (applied to the job template of {', '.join(applied)}; the next job runs it)" if applied else ""
-        refs = ", ".join(w.ref for w in view.workloads)
+        live = [w for w in view.workloads if w.name == rollout.idle] if rollout.idle else view.workloads
+        refs = ", ".join(w.ref for w in live)  # blue-green: the colour that went live
         return Reason.ROLLOUT_SUCCEEDED, f"{rollout.version} is live on {refs}{note}"
     if outcome is Outcome.ROLLED_BACK:
         return (

@@ -209,7 +209,7 @@ def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> 
             reason=Reason.INVALID_SPEC,
             message=f"phase {rollout.phase} cannot be run for strategy {kcd.spec.strategy.kind}",
         )
-    if view.kcd.annotations.get(ABORT) == rollout.started_at and rollout.phase is not Phase.ROLLING_BACK:
+    if view.kcd.annotations.get(ABORT) == rollout.id and rollout.phase is not Phase.ROLLING_BACK:
         message = f"rollout of {rollout.version} aborted by a person (`kcd rollout abort`)"
         return strategy.fail(view, rollout, reason=Reason.ABORTED, message=message)
     if rollout.phase is not Phase.ROLLING_BACK:

@@ -254,3 +254,27 @@ def test_a_failing_post_switch_check_during_the_bake_switches_traffic_back() -> 
     assert k.status.rollout is not None and k.status.rollout.phase is Phase.ROLLING_BACK
     back = decide(view(k, green=green, test="green", live="green"))
     assert back.of(PatchSelector) == (PatchSelector("web", {"colour": "blue"}),)
+
+
+def test_a_promotion_of_an_earlier_rollout_does_not_promote_the_next_one_started_in_the_same_second() -> None:
+    from kcd.model import PROMOTE
+
+    k = bg_kcd()
+    spec = dataclasses.replace(
+        k.spec,
+        strategy=dataclasses.replace(
+            k.spec.strategy,
+            blue_green=dataclasses.replace(k.spec.strategy.blue_green, manual_promotion=True),
+        ),
+    )
+    k = dataclasses.replace(k, spec=spec, annotations={PROMOTE: f"aaaaa11@{NOW.strftime('%Y-%m-%dT%H:%M:%SZ')}"})
+    green = colour("web-green", "green", NEW)
+    k = apply(k, decide(view(k)))
+    k = apply(k, decide(view(k, green=green, test="green")))
+    assert k.status.rollout is not None and k.status.rollout.phase is Phase.AWAITING_PROMOTION
+    stale = decide(view(k, green=green, test="green"))
+    assert stale.of(PatchSelector) == ()  # the old rollout's promotion does not count
+    promoted = dataclasses.replace(k, annotations={PROMOTE: k.status.rollout.id})
+    assert decide(view(promoted, green=green, test="green")).of(PatchSelector) == (
+        PatchSelector("web", {"colour": "green"}),
+    )

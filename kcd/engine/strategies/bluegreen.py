@@ -180,7 +180,7 @@ def _ready_to_switch(view: View, rollout: RolloutState, c: Colours) -> Plan:
 
 
 def _awaiting(view: View, rollout: RolloutState) -> Plan:
-    if view.kcd.annotations.get(PROMOTE) == rollout.started_at:
+    if view.kcd.annotations.get(PROMOTE) == rollout.id:
         return _switching(view, rollout.advance(Phase.SWITCHING, now=view.now), _colours(view, rollout))
     return Plan()
 

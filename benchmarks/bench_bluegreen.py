@@ -24,7 +24,6 @@ import argparse
 import datetime
 import logging
 import math
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,11 +35,12 @@ from kubernetes import client
 
 from benchmarks.bluegreen_observer import Observer, Ready, Trigger
 from benchmarks.bluegreen_report import ms, report
+from benchmarks.controller_probes import code_version
 from tests import crd
 from tests.controller import kcdrun
 from tests.controller.fixtures import REPO, announce, create, kcd_status, wait_status
 from tests.env import cluster as cluster_mod
-from tests.env.kubeready import api_client
+from tests.env.kubeready import api_client, ready_endpoints
 from tests.env.procs import EnvError, ProcGroup, wait_until
 
 LIVE, VERIFY, LABEL, REPLICAS = "web", "web-verify", "colour", 2
@@ -101,18 +101,6 @@ def bg_kcd() -> dict[str, Any]:
     return {"apiVersion": "kcd.io/v1", "kind": "KCD", "metadata": {"name": "web"}, "spec": spec}
 
 
-def ready_pods(api: Any, ns: str, service: str) -> list[str]:
-    slices = client.DiscoveryV1Api(api).list_namespaced_endpoint_slice(
-        ns, label_selector=f"kubernetes.io/service-name={service}"
-    )
-    return [
-        e.target_ref.name
-        for s in slices.items
-        for e in (s.endpoints or [])
-        if e.conditions is not None and e.conditions.ready is not False and e.target_ref is not None
-    ]
-
-
 def pod_names(api: Any, ns: str) -> frozenset[str]:
     return frozenset(p.metadata.name for p in client.CoreV1Api(api).list_namespaced_pod(ns).items)
 
@@ -127,7 +115,7 @@ def setup(env: Env, ns: str) -> None:
         core.create_namespaced_service(
             ns, {"metadata": {"name": name}, "spec": {"selector": selector, "ports": [{"port": 80}]}}
         )
-    serving = lambda: len(ready_pods(env.api, ns, LIVE)) == REPLICAS  # noqa: E731
+    serving = lambda: len(ready_endpoints(env.api, ns, LIVE)) == REPLICAS  # noqa: E731
     wait_until(serving, what=f"{ns}: blue serving", timeout=120)
     env.obs[ns] = Observer(env.kubeconfig, ns, live=LIVE, verify=VERIFY)
 
@@ -178,24 +166,13 @@ def base_rollout(env: Env, version: str) -> Rollout:
     def served() -> bool:
         if trigger.error:
             raise EnvError(f"baseline selector patch failed: {trigger.error}")
-        pods = ready_pods(env.api, BASE_NS, LIVE)
+        pods = ready_endpoints(env.api, BASE_NS, LIVE)
         new = [p for p in pods if p.startswith(f"{r.deployment}-") and p not in r.before]
         return bool(trigger.sent) and len(new) == len(pods) == REPLICAS
 
     wait_until(served, what=f"baseline {version}: traffic on the new colour", timeout=env.args.timeout)
     env.obs[BASE_NS].arm(None)
     return finish(env, BASE_NS, r)
-
-
-def code_version() -> str:
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "kcd"], cwd=root, capture_output=True, text=True)
-    except OSError:
-        return "unknown"
-    changed = len(dirty.stdout.splitlines())
-    return head.stdout.strip() + (f" + {changed} uncommitted files in kcd/" if changed else "")
 
 
 def run(env: Env, procs: ProcGroup) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from kcd.engine.plan import Action, AddHistory, Emit, Plan, SetConfig, WriteStatus, elapsed, persist, with_conditions
+from kcd.engine.plan import Action, AddHistory, Emit, Plan, SetConfig, WriteStatus, elapsed, go, with_conditions
 from kcd.engine.view import View
 from kcd.history import Record
 from kcd.model import CurrStatus, Outcome, Phase, Reason, RolloutState, Status, format_time, parse_time, quarantine
@@ -24,10 +24,7 @@ def fail(view: View, rollout: RolloutState, *, reason: str, message: str) -> Pla
         nxt, text = failed.advance(Phase.ROLLING_BACK, now=now), f"{message}; rolling back to {back}"
     else:
         nxt, text = failed.advance(Phase.RECORDING, now=now), message
-    return Plan(
-        actions=(persist(kcd, nxt, now, reason=reason, message=text), Emit(reason, text, True, rollout.version)),
-        again=True,
-    )
+    return go(view, nxt, text, reason, Emit(reason, text, True, rollout.version))
 
 
 def records(view: View, rollout: RolloutState, outcome: Outcome, when: str) -> tuple[Action, ...]:

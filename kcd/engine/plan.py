@@ -21,6 +21,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from kcd.engine.view import View
 from kcd.history import Record
 from kcd.model import (
     KCD,
@@ -193,6 +194,13 @@ def persist(
     return WriteStatus(
         with_conditions(new, kcd.generation, now, ready=False, reason=reason, message=message, reconciling=True)
     )
+
+
+def go(
+    view: View, rollout: RolloutState, message: str, reason: str = Reason.ROLLOUT_PROGRESSING, *events: Emit
+) -> Plan:
+    """Persist `rollout` (the next phase, or the next item of one) and step again at once."""
+    return Plan(actions=(persist(view.kcd, rollout, view.now, reason=reason, message=message), *events), again=True)
 
 
 def elapsed(since: str, now: datetime.datetime) -> float:

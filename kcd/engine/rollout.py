@@ -20,7 +20,7 @@ import dataclasses
 from kcd import images
 from kcd.engine import candidates, drift, manual, verify
 from kcd.engine.outcome import fail, finish, supersede
-from kcd.engine.plan import WORKLOAD_WRITES, Plan, WriteStatus, elapsed, persist, report
+from kcd.engine.plan import WORKLOAD_WRITES, Plan, WriteStatus, elapsed, go, report
 from kcd.engine.start import new_rollout, start
 from kcd.engine.strategies import Strategy, for_spec
 from kcd.engine.view import Candidate, View
@@ -268,7 +268,7 @@ def api_failed(view: View, message: str) -> Plan:
             outcome=Outcome.FAILED,
             message=f"{rollout.message}; rollback refused: {message}",
         )
-        return Plan(actions=(persist(view.kcd, ended, view.now, reason=Reason.API_ERROR, message=message),), again=True)
+        return go(view, ended, message, Reason.API_ERROR)
     strategy = for_spec(view.kcd.spec)
     if strategy is None:
         return fail(view, rollout, reason=Reason.API_ERROR, message=message)

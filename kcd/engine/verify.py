@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from kcd.engine.plan import CreateJob, Emit, Plan, elapsed, persist
-from kcd.engine.view import View
+from kcd.engine.plan import CreateJob, Emit, Plan, elapsed, go, persist
+from kcd.engine.view import Job, View
 from kcd.model import KCD, Outcome, Phase, Reason, RolloutState, Verify, VerifyKind, format_time
 
 VERIFY_FOR = "kcd.io/verify-for"  # label on a verification Job: the KCD it verifies for
@@ -36,6 +36,35 @@ def items(kcd: KCD, phase: Phase) -> tuple[Verify, ...]:
 def current(kcd: KCD, rollout: RolloutState) -> Verify | None:
     listed = items(kcd, rollout.phase) if rollout.phase in PHASES else ()
     return listed[rollout.verify_index] if rollout.verify_index < len(listed) else None
+
+
+def post_switch_check(kcd: KCD) -> Verify | None:
+    """The check a blue-green bake runs after the switch (bakeSeconds > 0): strategy.verify's first HTTP item."""
+    bg = kcd.spec.strategy.blue_green
+    if bg is None or not bg.bake_seconds:
+        return None
+    return next((v for v in kcd.spec.strategy.verify if v.kind is VerifyKind.HTTP), None)
+
+
+def http_check(kcd: KCD) -> Verify | None:
+    """The HTTP check this step asks the edge to make (one short GET), if any: the running HTTP verification, or
+    the bake's post-switch check once the live Service is switched."""
+    rollout = kcd.status.rollout
+    if rollout is None:
+        return None
+    item = current(kcd, rollout) if rollout.verify_started_at else None
+    if rollout.phase is Phase.SWITCHING and rollout.switched_at:
+        item = post_switch_check(kcd)
+    return item if item is not None and item.kind is VerifyKind.HTTP else None
+
+
+def image_to_pin(kcd: KCD, jobs: Mapping[str, Job]) -> Verify | None:
+    """The Image verification whose tag the edge resolves to a digest: only while its Job is still to be made."""
+    rollout = kcd.status.rollout
+    item = current(kcd, rollout) if rollout is not None else None
+    if rollout is None or item is None or item.kind is not VerifyKind.IMAGE or not item.tag:
+        return None
+    return None if job_name(kcd, rollout) in jobs else item
 
 
 def describe(item: Verify) -> str:
@@ -105,8 +134,13 @@ def _failed(view: View, rollout: RolloutState, message: str, fail: Callable[...,
             reason=Reason.VERIFICATION_FAILED,
             message=message,
         )
-        status = persist(view.kcd, ended, view.now, reason=Reason.VERIFICATION_FAILED, message=message)
-        return Plan(actions=(status, Emit(Reason.VERIFICATION_FAILED, message, True, rollout.version)), again=True)
+        return go(
+            view,
+            ended,
+            message,
+            Reason.VERIFICATION_FAILED,
+            Emit(Reason.VERIFICATION_FAILED, message, True, rollout.version),
+        )
     return fail(view, rollout, reason=Reason.VERIFICATION_FAILED, message=message)
 
 
@@ -115,8 +149,8 @@ def _passed(view: View, rollout: RolloutState, item: Verify) -> Plan:
     nxt = dataclasses.replace(
         rollout, verify_index=rollout.verify_index + 1, verify_started_at="", verified=(*rollout.verified, line)[-64:]
     )
-    status = persist(view.kcd, nxt, view.now, reason=Reason.ROLLOUT_PROGRESSING, message=f"{rollout.version}: {line}")
-    return Plan(actions=(status, Emit(Reason.ROLLOUT_PROGRESSING, line, False, rollout.version)), again=True)
+    progress = Emit(Reason.ROLLOUT_PROGRESSING, line, False, rollout.version)
+    return go(view, nxt, f"{rollout.version}: {line}", Reason.ROLLOUT_PROGRESSING, progress)
 
 
 def step(view: View, rollout: RolloutState, *, done: Next, fail: Callable[..., Plan]) -> Plan:

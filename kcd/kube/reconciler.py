@@ -25,13 +25,12 @@ from kcd import metrics
 from kcd.engine import plan as actions
 from kcd.engine import verify
 from kcd.engine.rollout import api_failed, decide
-from kcd.engine.strategies import bluegreen
 from kcd.engine.view import Job, Probe, View, workload_from_body
 from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import cluster, events, jobs, writes
 from kcd.kube.api import KCDS, Kube
 from kcd.kube.cache import Cache, service_names
-from kcd.model import KCD, CurrStatus, Phase, Reason, SpecError, Status, VerifyKind, format_time
+from kcd.model import KCD, CurrStatus, Reason, SpecError, Status, format_time
 
 log = logging.getLogger("kcd.reconciler")
 MAX_BACKOFF_SECONDS = 300.0
@@ -124,27 +123,18 @@ class Reconciler:
             pinned=self._pinned(kcd, own_jobs),
         )
 
-    def _pinned(self, kcd: KCD, found: Mapping[str, Job]) -> dict[str, str]:
-        """The digest of the verify image's tag, resolved only while its Job is still to be made."""
-        rollout = kcd.status.rollout
-        item = verify.current(kcd, rollout) if rollout is not None else None
-        if rollout is None or item is None or item.kind is not VerifyKind.IMAGE or not item.tag:
-            return {}
-        if verify.job_name(kcd, rollout) in found:
-            return {}
-        digest = jobs.resolve(item.image, item.tag)
-        return {verify.tagged(item): digest} if digest else {}
+    @staticmethod
+    def _pinned(kcd: KCD, own_jobs: Mapping[str, Job]) -> dict[str, str]:
+        """The digest of the verify image's tag, when the engine asks for it (kcd.engine.verify.image_to_pin)."""
+        item = verify.image_to_pin(kcd, own_jobs)
+        digest = jobs.resolve(item.image, item.tag) if item is not None else ""
+        return {verify.tagged(item): digest} if item is not None and digest else {}
 
     @staticmethod
     def _probe(kcd: KCD) -> Probe | None:
-        """The GET an HTTP verification in progress asks for (one short request per step)."""
-        rollout = kcd.status.rollout
-        item = verify.current(kcd, rollout) if rollout is not None and rollout.verify_started_at else None
-        if rollout is not None and rollout.phase is Phase.SWITCHING and rollout.switched_at:
-            item = bluegreen.post_switch_check(kcd)
-        if item is None or item.kind is not VerifyKind.HTTP:
-            return None
-        return jobs.probe(item.url)
+        """The one short GET the engine asks for (kcd.engine.verify.http_check)."""
+        item = verify.http_check(kcd)
+        return jobs.probe(item.url) if item is not None else None
 
     def _overlaps(self, body: Mapping[str, Any], bodies: list[dict[str, Any]]) -> tuple[str, ...]:
         """Older KCDs (by creation, then name) in the namespace that also select one of these workloads."""

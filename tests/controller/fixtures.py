@@ -10,6 +10,7 @@ from kubernetes import client
 from tests.env.procs import wait_until
 
 REPO = "127.0.0.1:5000/team/app"
+VERSION_SYNTAX = "[a-z0-9-]+"  # versions the tests name in words ("good-1", "bad-fault-never-ready")
 
 
 def pod_template(image: str, labels: dict[str, str], container: str = "app") -> dict[str, Any]:

@@ -11,6 +11,7 @@ from kubernetes import client
 
 from tests.controller import kcdrun
 from tests.controller.fixtures import REPO, announce, condition, create, history, image_of, kcd_status, wait_status
+from tests.env.kubeready import ready_endpoints
 from tests.env.procs import wait_until
 
 pytestmark = pytest.mark.cluster
@@ -51,18 +52,6 @@ def bg_kcd(**blue_green: Any) -> dict[str, Any]:
             "strategy": strategy,
         },
     }
-
-
-def ready_endpoints(api: Any, namespace: str, name: str) -> list[str]:
-    slices = client.DiscoveryV1Api(api).list_namespaced_endpoint_slice(
-        namespace, label_selector=f"kubernetes.io/service-name={name}"
-    )
-    return [
-        e.target_ref.name
-        for s in slices.items
-        for e in (s.endpoints or [])
-        if e.conditions is not None and e.conditions.ready is not False and e.target_ref is not None
-    ]
 
 
 class Sampler:

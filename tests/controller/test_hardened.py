@@ -14,6 +14,7 @@ from kubernetes import client
 from tests.controller import kcdrun
 from tests.controller.fixtures import (
     REPO,
+    VERSION_SYNTAX,
     announce,
     condition,
     create,
@@ -27,12 +28,11 @@ from tests.controller.fixtures import (
 from tests.env.procs import wait_until
 
 pytestmark = pytest.mark.cluster
-SYNTAX = "[a-z0-9-]+"
 
 
 def _live(api: Any, namespace: str, name: str, version: str = "good-1", **spec: Any) -> None:
     create(api, namespace, workload("Deployment", name, deadline=3))
-    create(api, namespace, kcd_body(name, **{"versionSyntax": SYNTAX, **spec}))
+    create(api, namespace, kcd_body(name, **{"versionSyntax": VERSION_SYNTAX, **spec}))
     announce(api, namespace, "Deployment", name, version, when="2026-11-26T12:00:00Z")
     wait_status(api, namespace, name, currStatus="Success", successVersion=version)
 
@@ -73,7 +73,7 @@ def test_3_a_workload_joining_mid_rollout_gets_the_new_version(
     controller: kcdrun.Controller, kube_api: Any, namespace: str
 ) -> None:
     create(kube_api, namespace, workload("Deployment", "one", selector_labels={"kcdapp": "join"}))
-    create(kube_api, namespace, kcd_body("join", versionSyntax=SYNTAX))
+    create(kube_api, namespace, kcd_body("join", versionSyntax=VERSION_SYNTAX))
     announce(kube_api, namespace, "Deployment", "one", "v-2")
     wait_status(kube_api, namespace, "join", currStatus="Success", successVersion="v-2")
     # A second workload is stuck (never ready) so the next rollout stays in Waiting while a third joins.
@@ -125,7 +125,7 @@ def test_4_the_newer_of_two_overlapping_kcds_is_stalled_naming_the_older(
 ) -> None:
     _live(kube_api, namespace, "owner")
     time.sleep(1.1)  # creationTimestamp has whole seconds: the intruder must be the newer one
-    create(kube_api, namespace, kcd_body("intruder", versionSyntax=SYNTAX, selector={"kcdapp": "owner"}))
+    create(kube_api, namespace, kcd_body("intruder", versionSyntax=VERSION_SYNTAX, selector={"kcdapp": "owner"}))
     wait_until(
         lambda: _ready_reason(kube_api, namespace, "intruder") == "OverlappingSelector", what="Stalled", timeout=30
     )

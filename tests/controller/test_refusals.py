@@ -16,6 +16,7 @@ from kubernetes import client
 from tests.controller import kcdrun
 from tests.controller.fixtures import (
     REPO,
+    VERSION_SYNTAX,
     announce,
     create,
     event_reasons,
@@ -29,7 +30,6 @@ from tests.controller.fixtures import (
 from tests.env.procs import wait_until
 
 pytestmark = pytest.mark.cluster
-SYNTAX = "[a-z0-9-]+"
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_a_patch_denied_by_admission_fails_the_rollout_with_the_policys_message_
 ) -> None:
     create(kube_api, namespace, workload("Deployment", "denied"))
     _wait_until_enforced(kube_api, namespace, "denied")
-    create(kube_api, namespace, kcd_body("denied", versionSyntax=SYNTAX, timeoutSeconds=900))
+    create(kube_api, namespace, kcd_body("denied", versionSyntax=VERSION_SYNTAX, timeoutSeconds=900))
     announce(kube_api, namespace, "Deployment", "denied", "ok-1", when="2026-11-26T12:00:00Z")
     wait_status(kube_api, namespace, "denied", currStatus="Success", successVersion="ok-1")
 
@@ -121,7 +121,7 @@ def test_an_immutable_config_configmap_is_reported_and_the_rollout_still_ends(
         namespace, {"metadata": {"name": "frozen"}, "data": {"app": "old"}, "immutable": True}
     )
     create(kube_api, namespace, workload("Deployment", "cfg"))
-    create(kube_api, namespace, kcd_body("cfg", versionSyntax=SYNTAX, config={"name": "frozen", "key": "app"}))
+    create(kube_api, namespace, kcd_body("cfg", versionSyntax=VERSION_SYNTAX, config={"name": "frozen", "key": "app"}))
     announce(kube_api, namespace, "Deployment", "cfg", "v-9")
     wait_status(kube_api, namespace, "cfg", timeout=60, currStatus="Success", successVersion="v-9", rollout=None)
     wait_until(lambda: "ConfigUpdateFailed" in event_reasons(kube_api, namespace, "cfg"), what="a warning", timeout=15)
@@ -132,7 +132,9 @@ def test_rolling_back_a_statefulset_deletes_its_pod_stuck_on_the_failed_revision
     controller: kcdrun.Controller, kube_api: Any, namespace: str
 ) -> None:
     create(kube_api, namespace, workload("StatefulSet", "db", replicas=2))
-    create(kube_api, namespace, kcd_body("db", versionSyntax=SYNTAX, timeoutSeconds=15, rollback={"enabled": True}))
+    create(
+        kube_api, namespace, kcd_body("db", versionSyntax=VERSION_SYNTAX, timeoutSeconds=15, rollback={"enabled": True})
+    )
     announce(kube_api, namespace, "StatefulSet", "db", "good-1", when="2026-11-26T12:00:00Z")
     wait_status(kube_api, namespace, "db", timeout=60, currStatus="Success", successVersion="good-1")
     announce(kube_api, namespace, "StatefulSet", "db", "bad-fault-never-ready", when="2026-11-26T12:01:00Z")

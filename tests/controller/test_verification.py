@@ -14,6 +14,7 @@ from kubernetes import client
 from tests.controller import kcdrun
 from tests.controller.fixtures import (
     REPO,
+    VERSION_SYNTAX,
     announce,
     create,
     history,
@@ -27,7 +28,6 @@ from tests.controller.test_bluegreen import bg_kcd, colours, ready_endpoints
 from tests.env.procs import wait_until
 
 pytestmark = pytest.mark.cluster
-SYNTAX = "[a-z0-9-]+"
 
 
 class Answering(http.server.BaseHTTPRequestHandler):
@@ -72,7 +72,11 @@ def test_an_image_verification_job_decides_before_anything_is_deployed(
     create(kube_api, namespace, workload("Deployment", "checked"))
     repo = f"{registry.host}/{image}"
     verify = [{"kind": "Image", "image": repo, "tag": "stable", "timeoutSeconds": 60}]
-    create(kube_api, namespace, kcd_body("checked", versionSyntax=SYNTAX, container={"name": "app", "verify": verify}))
+    create(
+        kube_api,
+        namespace,
+        kcd_body("checked", versionSyntax=VERSION_SYNTAX, container={"name": "app", "verify": verify}),
+    )
     announce(kube_api, namespace, "Deployment", "checked", "v-2")
     wait_status(kube_api, namespace, "checked", timeout=90, currStatus=outcome, currVersion="v-2", rollout=None)
     [job] = _jobs(kube_api, namespace)  # one Job, owned by the KCD, with the version under test
@@ -91,7 +95,9 @@ def test_a_verification_job_that_never_finishes_fails_after_its_timeout(
 ) -> None:
     create(kube_api, namespace, workload("Deployment", "slow"))
     verify = [{"kind": "Image", "image": "team/check-fault-never-ready", "timeoutSeconds": 5}]
-    create(kube_api, namespace, kcd_body("slow", versionSyntax=SYNTAX, container={"name": "app", "verify": verify}))
+    create(
+        kube_api, namespace, kcd_body("slow", versionSyntax=VERSION_SYNTAX, container={"name": "app", "verify": verify})
+    )
     announce(kube_api, namespace, "Deployment", "slow", "v-2")
     wait_status(kube_api, namespace, "slow", timeout=60, currStatus="Failed", rollout=None)
     assert "did not finish within timeoutSeconds=5" in history(kube_api, namespace, "slow")[0]["reason"]
@@ -104,7 +110,7 @@ def test_an_http_check_after_the_rollout_rolls_back_when_the_service_answers_500
     create(kube_api, namespace, workload("Deployment", "api"))
     verify = [{"kind": "HTTP", "url": _url(health), "expectStatus": 200, "timeoutSeconds": 6}]
     body = kcd_body(
-        "api", versionSyntax=SYNTAX, rollback={"enabled": True}, strategy={"kind": "Simple", "verify": verify}
+        "api", versionSyntax=VERSION_SYNTAX, rollback={"enabled": True}, strategy={"kind": "Simple", "verify": verify}
     )
     create(kube_api, namespace, body)
     health.answer = 200
@@ -146,7 +152,11 @@ def test_a_controller_killed_after_creating_a_verification_job_finds_it_again(
 
     create(kube_api, namespace, workload("Deployment", "again"))
     verify = [{"kind": "Image", "image": "team/check", "timeoutSeconds": 60}]
-    create(kube_api, namespace, kcd_body("again", versionSyntax=SYNTAX, container={"name": "app", "verify": verify}))
+    create(
+        kube_api,
+        namespace,
+        kcd_body("again", versionSyntax=VERSION_SYNTAX, container={"name": "app", "verify": verify}),
+    )
     announce(kube_api, namespace, "Deployment", "again", "v-2")
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     rollout = {
@@ -189,7 +199,7 @@ def test_an_http_check_against_a_hanging_server_fails_within_its_timeout_without
     try:
         create(kube_api, namespace, workload("Deployment", "hang"))
         verify = [{"kind": "HTTP", "url": _url(server), "timeoutSeconds": 6}]
-        body = kcd_body("hang", versionSyntax=SYNTAX, strategy={"kind": "Simple", "verify": verify})
+        body = kcd_body("hang", versionSyntax=VERSION_SYNTAX, strategy={"kind": "Simple", "verify": verify})
         create(kube_api, namespace, body)
         announce(kube_api, namespace, "Deployment", "hang", "v-2")
         wait_status(kube_api, namespace, "hang", timeout=60, currStatus="Failed", currVersion="v-2", rollout=None)

@@ -54,3 +54,16 @@ def add_nodes(cluster: Cluster, *, count: int, procs: ProcGroup) -> list[str]:
     )
     api.close()
     return names
+
+
+def ready_endpoints(api: Any, namespace: str, service: str) -> list[str]:
+    """Pod names of the ready endpoints in `service`'s EndpointSlices ("nil ready means ready")."""
+    slices = client.DiscoveryV1Api(api).list_namespaced_endpoint_slice(
+        namespace, label_selector=f"kubernetes.io/service-name={service}"
+    )
+    return [
+        e.target_ref.name
+        for s in slices.items
+        for e in (s.endpoints or [])
+        if e.conditions is not None and e.conditions.ready is not False and e.target_ref is not None
+    ]

@@ -18,9 +18,9 @@ import dataclasses
 import datetime
 
 from kcd.engine import verify
-from kcd.engine.plan import Action, Emit, PatchSelector, Plan, Scale, SetImage, elapsed, persist
+from kcd.engine.plan import Action, Emit, PatchSelector, Plan, Scale, SetImage, elapsed, go, persist
 from kcd.engine.view import Service, View, Workload
-from kcd.model import KCD, PROMOTE, BlueGreen, Outcome, Phase, Reason, RolloutState, Verify, VerifyKind, format_time
+from kcd.model import PROMOTE, BlueGreen, Outcome, Phase, Reason, RolloutState, format_time
 
 SCALE_DOWN_DELAY = datetime.timedelta(seconds=30)
 
@@ -127,15 +127,10 @@ def _setup(view: View, rollout: RolloutState, c: Colours) -> tuple[Action, ...]:
     return tuple(acts)
 
 
-def _go(view: View, nxt: RolloutState, message: str, reason: str = Reason.ROLLOUT_PROGRESSING) -> Plan:
-    """Persist `nxt` (the next phase) and step again at once."""
-    return Plan(actions=(persist(view.kcd, nxt, view.now, reason=reason, message=message),), again=True)
-
-
 def _patching(view: View, rollout: RolloutState) -> Plan:
     c = _colours(view, dataclasses.replace(rollout, live="", idle=""))
     nxt = dataclasses.replace(rollout.advance(Phase.WAITING, now=view.now), live=c.live.name, idle=c.idle.name)
-    step = _go(view, nxt, f"setting up {c.idle.ref} with {rollout.image}")
+    step = go(view, nxt, f"setting up {c.idle.ref} with {rollout.image}")
     return dataclasses.replace(step, actions=(*_setup(view, rollout, c), *step.actions))
 
 
@@ -166,7 +161,7 @@ def _waiting(view: View, rollout: RolloutState) -> Plan:
         return Plan(actions=setup, in_flight=True)
     if view.kcd.spec.strategy.verify:  # the verification Service points at the new colour: test it there
         nxt = verify.begin(view, rollout, Phase.POST_VERIFYING)
-        return _go(view, nxt, f"{c.idle.ref} is up; verifying before the switch")
+        return go(view, nxt, f"{c.idle.ref} is up; verifying before the switch")
     return _ready_to_switch(view, rollout, c)
 
 
@@ -175,7 +170,7 @@ def _ready_to_switch(view: View, rollout: RolloutState, c: Colours) -> Plan:
     if _spec(view).manual_promotion and rollout.phase is not Phase.AWAITING_PROMOTION:
         message = f"{c.idle.ref} runs {rollout.version} and is verified; `kcd rollout promote {view.kcd.name}` switches"
         nxt = rollout.advance(Phase.AWAITING_PROMOTION, now=view.now)
-        return _go(view, nxt, message, Reason.AWAITING_PROMOTION)
+        return go(view, nxt, message, Reason.AWAITING_PROMOTION)
     return _switching(view, rollout.advance(Phase.SWITCHING, now=view.now), c)
 
 
@@ -200,21 +195,13 @@ def _switching(view: View, rollout: RolloutState, c: Colours) -> Plan:
         return _baking(view, rollout)
     if bg.scale_down:
         nxt = rollout.advance(Phase.SCALING_DOWN, now=view.now)
-        return _go(view, nxt, f"traffic on {c.idle.ref}; scaling {c.live.ref} down soon")
+        return go(view, nxt, f"traffic on {c.idle.ref}; scaling {c.live.ref} down soon")
     return _succeeded(view, rollout, c)
-
-
-def post_switch_check(kcd: KCD) -> Verify | None:
-    """The check a bake runs after the switch (bakeSeconds > 0): strategy.verify's first HTTP item."""
-    bg = kcd.spec.strategy.blue_green
-    if bg is None or not bg.bake_seconds:
-        return None
-    return next((v for v in kcd.spec.strategy.verify if v.kind is VerifyKind.HTTP), None)
 
 
 def _baking(view: View, rollout: RolloutState) -> Plan:
     """Traffic is on the new colour for bakeSeconds: a failing post-switch check switches it back (auto-revert)."""
-    check, probe = post_switch_check(view.kcd), view.probe
+    check, probe = verify.post_switch_check(view.kcd), view.probe
     if check is None or probe is None or probe.url != check.url or probe.status == check.expect_status:
         return Plan(in_flight=True)
     answer = probe.error or f"answered {probe.status}"
@@ -225,7 +212,7 @@ def _baking(view: View, rollout: RolloutState) -> Plan:
 def _succeeded(view: View, rollout: RolloutState, c: Colours) -> Plan:
     message = f"Service {_spec(view).service_name} serves {c.idle.ref}"
     nxt = dataclasses.replace(rollout.advance(Phase.RECORDING, now=view.now), outcome=Outcome.SUCCESS, message=message)
-    return _go(view, nxt, "recording")
+    return go(view, nxt, "recording")
 
 
 def _scaling_down(view: View, rollout: RolloutState) -> Plan:
@@ -246,7 +233,7 @@ def _rolling_back(view: View, rollout: RolloutState) -> Plan:
             outcome=Outcome.FAILED,
             message=rollout.message + "; cannot switch back: a colour or the Service is gone",
         )
-        return _go(view, gone, "recording", Reason.ROLLOUT_FAILED)
+        return go(view, gone, "recording", Reason.ROLLOUT_FAILED)
     back = _selector_patch(view, bg.service_name, c.live)
     if back:
         return Plan(actions=back, in_flight=True)
@@ -261,7 +248,7 @@ def _rolling_back(view: View, rollout: RolloutState) -> Plan:
         outcome=Outcome.ROLLED_BACK if restored else Outcome.FAILED,
         message=rollout.message + note,
     )
-    done = _go(view, nxt, "recording", Reason.ROLLED_BACK)
+    done = go(view, nxt, "recording", Reason.ROLLED_BACK)
     return dataclasses.replace(done, actions=(*scale, *done.actions))
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from kcd import images
 from kcd.engine import verify
 from kcd.engine.outcome import fail
-from kcd.engine.plan import Action, DeleteStuckPods, Plan, SetImage, elapsed, persist
+from kcd.engine.plan import Action, DeleteStuckPods, Plan, SetImage, elapsed, go, persist
 from kcd.engine.view import View, Workload
 from kcd.model import Outcome, Phase, Reason, RolloutState, format_time, parse_time
 
@@ -78,9 +78,7 @@ def _paused(view: View, rollout: RolloutState, result: Verdict) -> Plan | None:
         shifted = format_time(start + (view.now - pause)) if start and pause else rollout.started_at
         nxt = dataclasses.replace(rollout, paused_at="", started_at=shifted)
         message = f"resumed: rolling out {rollout.version}"
-        return Plan(
-            actions=(persist(view.kcd, nxt, view.now, reason=Reason.ROLLOUT_PROGRESSING, message=message),), again=True
-        )
+        return go(view, nxt, message, Reason.ROLLOUT_PROGRESSING)
     return None
 
 
@@ -95,17 +93,12 @@ def _waiting(view: View, rollout: RolloutState) -> Plan:
     if result.done and view.kcd.spec.strategy.verify:
         nxt = verify.begin(view, dataclasses.replace(rollout, message=result.message), Phase.POST_VERIFYING)
         message = f"{rollout.version} is up; verifying"
-        return Plan(
-            actions=(persist(view.kcd, nxt, view.now, reason=Reason.ROLLOUT_PROGRESSING, message=message),), again=True
-        )
+        return go(view, nxt, message, Reason.ROLLOUT_PROGRESSING)
     if result.done:
         nxt = dataclasses.replace(
             rollout.advance(Phase.RECORDING, now=view.now), outcome=Outcome.SUCCESS, message=result.message
         )
-        return Plan(
-            actions=(persist(view.kcd, nxt, view.now, reason=Reason.ROLLOUT_PROGRESSING, message="recording"),),
-            again=True,
-        )
+        return go(view, nxt, "recording", Reason.ROLLOUT_PROGRESSING)
     return Plan(actions=patches, in_flight=True)
 
 
@@ -131,9 +124,7 @@ def _rolling_back(view: View, rollout: RolloutState) -> Plan:
         nxt = dataclasses.replace(
             rollout.advance(Phase.RECORDING, now=view.now), outcome=outcome, message=rollout.message + note
         )
-        return Plan(
-            actions=(persist(view.kcd, nxt, view.now, reason=Reason.ROLLED_BACK, message="recording"),), again=True
-        )
+        return go(view, nxt, "recording", Reason.ROLLED_BACK)
     return Plan(in_flight=True)
 
 
@@ -153,8 +144,7 @@ class Simple:
 
     def verified(self, view: View, rollout: RolloutState) -> Plan:
         nxt = dataclasses.replace(rollout.advance(Phase.RECORDING, now=view.now), outcome=Outcome.SUCCESS)
-        status = persist(view.kcd, nxt, view.now, reason=Reason.ROLLOUT_PROGRESSING, message="recording")
-        return Plan(actions=(status,), again=True)
+        return go(view, nxt, "recording")
 
     def step(self, view: View, rollout: RolloutState) -> Plan:
         if rollout.phase is Phase.PATCHING:

@@ -11,25 +11,15 @@ naming and timing.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from typing import Any
 
 from kcd import lease as _lease
 from kcd.lease import expired, holder, released
+from kcd.syncerhealth import lease_name
 
 __all__ = ["duration_for", "expired", "holder", "lease_name", "new_lease", "released", "taken"]
 
 LABELS = {"app.kubernetes.io/component": "kcd-syncer"}
-
-
-def lease_name(kind: str, name: str) -> str:
-    """``kcd-syncer-<kind>-<name>``, shortened with a hash when longer than a DNS label."""
-    full = f"kcd-syncer-{kind.lower()}-{name}"
-    if len(full) <= 63:
-        return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
-    return re.sub(r"[-.]+$", "", full[:54]) + "-" + digest
 
 
 def duration_for(interval: float) -> int:

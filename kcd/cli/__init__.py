@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "kcd.cli.rollback",
     "kcd.cli.promote",
     "kcd.cli.listing",
+    "kcd.cli.api",
 )
 
 

@@ -1,0 +1,116 @@
+"""The managed workloads as people look at them: one item per workload a KCD selects. Pure, stdlib only.
+
+One definition for ``GET /v1/kcd/workloads`` (kcd.api), the dashboard and ``kcd rd get -o json``, so all three show the
+same items with the same keys. The original kcd's keys come first, exactly as its README shows them: ``Namespace``,
+``Name``, ``Type`` (the workload kind), ``Container``, ``Version`` (the version the workload's container runs now),
+``AvailablePods``, ``CV`` (the KCD's name) and ``Tag``; then ``Status`` (the KCD's currStatus), ``LiveVersion``
+(successVersion), ``CandidateVersion`` (what the syncer reported), ``UpdatedAt`` (currStatusTime) and ``Syncer``
+(kcd.syncerhealth.summary of the syncer's Lease).
+
+Inputs are API bodies or the slim projections of them: a KCD needs metadata, spec and status; a workload needs kind,
+metadata (labels, annotations), its pod template's containers and the status counts; a Lease needs metadata and spec.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kcd import images, model, syncerhealth
+from kcd.engine.workload import container_image, matches
+
+Body = Mapping[str, Any]
+KEYS = (
+    "Namespace",
+    "Name",
+    "Type",
+    "Container",
+    "Version",
+    "AvailablePods",
+    "CV",
+    "Tag",
+    "Status",
+    "LiveVersion",
+    "CandidateVersion",
+    "UpdatedAt",
+    "Syncer",
+)
+
+
+def version_of(image: str | None) -> str:
+    """The tag (or digest) an image reference names: "web:1.2" -> "1.2"; "" when there is none."""
+    if not image:
+        return ""
+    try:
+        ref = images.parse(image)
+    except images.InvalidReference:
+        return ""
+    return ref.digest or ref.tag or ""
+
+
+def available_pods(workload: Body) -> int:
+    status = workload.get("status") or {}
+    if workload.get("kind") == "DaemonSet":
+        value = status.get("numberAvailable")
+    elif workload.get("kind") == "CronJob":
+        return len(status.get("active") or [])
+    else:
+        value = status.get("availableReplicas")
+    return int(value) if isinstance(value, int) else 0
+
+
+def item(kcd: Body, workload: Body, lease: Body | None, now: datetime.datetime) -> dict[str, Any]:
+    spec, status = kcd.get("spec") or {}, kcd.get("status") or {}
+    meta = workload.get("metadata") or {}
+    container = str((spec.get("container") or {}).get("name") or "")
+    health = syncerhealth.read(lease) if lease is not None else None
+    return {
+        "Namespace": str(meta.get("namespace") or ""),
+        "Name": str(meta.get("name") or ""),
+        "Type": str(workload.get("kind") or ""),
+        "Container": container,
+        "Version": version_of(container_image(dict(workload), container)),
+        "AvailablePods": available_pods(workload),
+        "CV": str((kcd.get("metadata") or {}).get("name") or ""),
+        "Tag": str(spec.get("tag") or ""),
+        "Status": str(status.get("currStatus") or ""),
+        "LiveVersion": str(status.get("successVersion") or ""),
+        "CandidateVersion": str((meta.get("annotations") or {}).get(model.CANDIDATE_VERSION) or ""),
+        "UpdatedAt": str(status.get("currStatusTime") or ""),
+        "Syncer": syncerhealth.summary(health, now),
+    }
+
+
+def _lease_key(workload: Body) -> tuple[str, str]:
+    meta = workload.get("metadata") or {}
+    return str(meta.get("namespace") or ""), syncerhealth.lease_name(str(workload.get("kind") or ""), meta["name"])
+
+
+def items(
+    kcds: Iterable[Body],
+    workloads: Iterable[Body],
+    leases: Iterable[Body],
+    now: datetime.datetime,
+    *,
+    namespace: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every (KCD, selected workload) pair, sorted by namespace, name and kind; `namespace` keeps one namespace."""
+    by_ns: dict[str, list[Body]] = {}
+    for w in workloads:
+        ns = str((w.get("metadata") or {}).get("namespace") or "")
+        if namespace is None or ns == namespace:
+            by_ns.setdefault(ns, []).append(w)
+    leased = {
+        (str(m.get("namespace") or ""), str(m.get("name") or "")): lz
+        for lz in leases
+        for m in [lz.get("metadata") or {}]
+    }
+    found = []
+    for kcd in kcds:
+        ns = str((kcd.get("metadata") or {}).get("namespace") or "")
+        selector = dict((kcd.get("spec") or {}).get("selector") or {})
+        for w in by_ns.get(ns, ()):
+            if matches((w.get("metadata") or {}).get("labels"), selector):
+                found.append(item(kcd, w, leased.get(_lease_key(w)), now))
+    return sorted(found, key=lambda i: (i["Namespace"], i["Name"], i["Type"], i["CV"]))

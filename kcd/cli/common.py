@@ -11,6 +11,7 @@ import yaml
 
 from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube.api import KCDS, Body, Kube
+from kcd.operations import Change, OperationError
 
 ATTEMPTS = 5  # conditional writes lost to another writer (the controller) before giving up
 
@@ -46,24 +47,29 @@ def get_kcd(kube: Kube, namespace: str, name: str) -> Body:
 
 
 def update_kcd(
-    kube: Kube, namespace: str, name: str, decide: Callable[[Body], Body], *, status: bool, what: str
-) -> tuple[Body, Body]:
-    """Read the KCD, let `decide` build a patch from it, and apply the patch only if the KCD is still as read.
+    kube: Kube, namespace: str, name: str, decide: Callable[[Body], Change], *, what: str
+) -> tuple[Body, Change]:
+    """Read the KCD, let `decide` (a kcd.operations function) build a change from it, and apply its patch only if the
+    KCD is still as read.
 
     The controller writes the same object, so a patch built from a stale read must not land: it is conditional on the
-    read's resourceVersion and retried from a fresh read on a conflict. Returns (the body read, the patch applied).
-    `what` names the action for the error after ATTEMPTS lost races.
+    read's resourceVersion and retried from a fresh read on a conflict. Returns (the body read, the change applied).
+    An OperationError from `decide` is the one-line error (exit 1). `what` names the action for the error after
+    ATTEMPTS lost races.
     """
     for _attempt in range(ATTEMPTS):
         body = get_kcd(kube, namespace, name)
-        patch = decide(body)
-        patch.setdefault("metadata", {})["resourceVersion"] = body["metadata"]["resourceVersion"]
         try:
-            if status:
+            change = decide(body)
+        except OperationError as err:
+            raise click.ClickException(str(err)) from None
+        patch = {**change.patch, "metadata": {**change.patch.get("metadata", {}), "resourceVersion": _version(body)}}
+        try:
+            if change.status:
                 kube.patch_status(KCDS, namespace, name, patch)
             else:
                 kube.patch(KCDS, namespace, name, patch)
-            return body, patch
+            return body, change
         except Conflict:
             continue
         except ApiError as err:
@@ -72,6 +78,10 @@ def update_kcd(
         f"kcd {namespace}/{name} kept changing while {what} ({ATTEMPTS} conflicting writes); nothing was changed, "
         "try again"
     )
+
+
+def _version(body: Body) -> str:
+    return str(body["metadata"]["resourceVersion"])
 
 
 def emit(data: Any, output: str, table: list[list[str]]) -> None:

@@ -59,8 +59,52 @@ def test_watching_one_namespace_renders_a_role_instead_of_a_cluster_role() -> No
 
 
 def test_more_than_one_replica_turns_on_leader_election() -> None:
-    deployment = next(d for d in template("--set", "replicas=2") if d["kind"] == "Deployment")
+    deployment = _named(template("--set", "replicas=2"), "Deployment", "kcd")
     assert "--leader-elect" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+def _named(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)
+
+
+def _rules(docs: list[dict[str, Any]], name: str) -> dict[str, set[str]]:
+    """ "group/resource" -> verbs of the (Cluster)Role `name`."""
+    role = next(d for d in docs if d["kind"] in ("ClusterRole", "Role") and d["metadata"]["name"] == name)
+    return {
+        f"{g}/{r}": set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+    }
+
+
+def test_the_dashboard_runs_as_its_own_deployment_behind_the_service() -> None:
+    docs = template()
+    api = _named(docs, "Deployment", "kcd-api")
+    pod = api["spec"]["template"]
+    assert pod["spec"]["containers"][0]["args"][0] == "api"
+    assert pod["spec"]["serviceAccountName"] == "kcd-api"
+    service = _named(docs, "Service", "kcd")
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    controller = _named(docs, "Deployment", "kcd")["spec"]["template"]["metadata"]["labels"]
+    assert not service["spec"]["selector"].items() <= controller.items()
+
+
+def test_the_api_identity_is_read_only_unless_writes_are_enabled() -> None:
+    reads = _rules(template(), "kcd-api")
+    assert all(verbs <= {"get", "list", "watch"} for verbs in reads.values())
+    docs = template("--set", "api.writes.enabled=true")
+    writes = _rules(docs, "kcd-api")
+    assert "patch" in writes["kcd.io/kcds"]
+    assert _rules(docs, "kcd-api-auth") == {
+        "authentication.k8s.io/tokenreviews": {"create"},
+        "authorization.k8s.io/subjectaccessreviews": {"create"},
+    }
+    assert (
+        "--enable-writes" in _named(docs, "Deployment", "kcd-api")["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
+
+
+def test_turning_the_api_off_renders_no_api_objects() -> None:
+    names = {d["metadata"]["name"] for d in template("--set", "api.enabled=false")}
+    assert not {n for n in names if n.startswith("kcd-api")}
 
 
 @pytest.mark.cluster

@@ -11,7 +11,7 @@ from kubernetes import client
 
 from kcd.cli import _load_commands, cli
 from tests import crd
-from tests.controller.fixtures import create, kcd_body, kcd_status, set_status
+from tests.controller.fixtures import create, kcd_body, kcd_status, set_status, workload
 
 pytestmark = pytest.mark.cluster
 
@@ -102,7 +102,10 @@ def test_status_history_and_rd_get_print_json(kcd_cli: Any, kube_api: Any, names
     assert (status["currStatus"], status["successVersion"]) == ("Failed", "aaaaa11")
     history = json.loads(kcd_cli("history", "web", "-n", namespace, "-o", "json").output)
     assert [h["version"] for h in history] == ["aaaaa11"]
+    create(kube_api, namespace, workload("Deployment", "web", selector_labels={"kcdapp": "app"}))
     listed = json.loads(kcd_cli("rd", "get", "-n", namespace, "-o", "json").output)
-    assert [(d["name"], d["liveVersion"], d["status"]) for d in listed] == [("app", "aaaaa11", "Failed")]
+    assert [(d["Name"], d["CV"], d["LiveVersion"], d["Status"]) for d in listed] == [
+        ("web", "app", "aaaaa11", "Failed")
+    ]
     table = kcd_cli("rd", "get", "-n", namespace).output.splitlines()
-    assert table[0].split()[:3] == ["NAMESPACE", "NAME", "TAG"] and "aaaaa11" in table[1]
+    assert table[0].split()[:3] == ["NAMESPACE", "NAME", "TYPE"] and "aaaaa11" in table[1]

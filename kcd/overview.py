@@ -5,7 +5,9 @@ same items with the same keys. The original kcd's keys come first, exactly as it
 ``Name``, ``Type`` (the workload kind), ``Container``, ``Version`` (the version the workload's container runs now),
 ``AvailablePods``, ``CV`` (the KCD's name) and ``Tag``; then ``Status`` (the KCD's currStatus), ``LiveVersion``
 (successVersion), ``CandidateVersion`` (what the syncer reported), ``UpdatedAt`` (currStatusTime) and ``Syncer``
-(kcd.syncerhealth.summary of the syncer's Lease).
+(kcd.syncerhealth.summary of the syncer's Lease), and for the dashboard ``FailedVersions`` (quarantined),
+``HeldVersions`` (rolled back from by a person), ``Paused``, ``Rollout`` (the rollout in flight: Phase, Version,
+StartedAt, Message; null when idle) and ``Message`` (why the KCD is not fine: Stalled, or Ready not True).
 
 Inputs are API bodies or the slim projections of them: a KCD needs metadata, spec and status; a workload needs kind,
 metadata (labels, annotations), its pod template's containers and the status counts; a Lease needs metadata and spec.
@@ -35,6 +37,11 @@ KEYS = (
     "CandidateVersion",
     "UpdatedAt",
     "Syncer",
+    "FailedVersions",
+    "HeldVersions",
+    "Paused",
+    "Rollout",
+    "Message",
 )
 
 
@@ -60,6 +67,29 @@ def available_pods(workload: Body) -> int:
     return int(value) if isinstance(value, int) else 0
 
 
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def rollout(status: Body) -> dict[str, str] | None:
+    """The rollout in flight (status.rollout): phase, version, when it started and its message; None when idle."""
+    raw = status.get("rollout")
+    if not isinstance(raw, Mapping) or not raw.get("phase"):
+        return None
+    keys = {"Phase": "phase", "Version": "version", "StartedAt": "startedAt", "Message": "message"}
+    return {mine: str(raw.get(theirs) or "") for mine, theirs in keys.items()}
+
+
+def message(status: Body) -> str:
+    """Why the KCD is not fine: the message of a True Stalled condition, else of a Ready condition that is not True."""
+    conditions = [c for c in status.get("conditions") or [] if isinstance(c, Mapping)]
+    for kind, bad in (("Stalled", {"True"}), ("Ready", {"False", "Unknown"})):
+        for c in conditions:
+            if c.get("type") == kind and c.get("status") in bad and c.get("message"):
+                return str(c["message"])
+    return ""
+
+
 def item(kcd: Body, workload: Body, lease: Body | None, now: datetime.datetime) -> dict[str, Any]:
     spec, status = kcd.get("spec") or {}, kcd.get("status") or {}
     meta = workload.get("metadata") or {}
@@ -79,6 +109,11 @@ def item(kcd: Body, workload: Body, lease: Body | None, now: datetime.datetime) 
         "CandidateVersion": str((meta.get("annotations") or {}).get(model.CANDIDATE_VERSION) or ""),
         "UpdatedAt": str(status.get("currStatusTime") or ""),
         "Syncer": syncerhealth.summary(health, now),
+        "FailedVersions": _strings(status.get("failedVersions")),
+        "HeldVersions": _strings(status.get("heldVersions")),
+        "Paused": ((kcd.get("metadata") or {}).get("annotations") or {}).get(model.PAUSED) == "true",
+        "Rollout": rollout(status),
+        "Message": message(status),
     }
 
 

@@ -95,6 +95,11 @@ class Reason(enum.StrEnum):
     AWAITING_PROMOTION = "AwaitingPromotion"
     ABORTED = "Aborted"
     WORKLOAD_PAUSED = "WorkloadPaused"
+    # SyncerHealthy (kcd.engine.syncers): True, False (a failing or a silent syncer), Unknown (none reported yet)
+    SYNCERS_POLLING = "SyncersPolling"
+    SYNCER_FAILING = "SyncerFailing"
+    NO_LIVE_SYNCER = "NoLiveSyncer"
+    SYNCER_NOT_REPORTED = "SyncerNotReported"
 
 
 def format_time(when: datetime.datetime) -> str:

@@ -10,7 +10,9 @@ KCD's ``SyncerHealthy`` condition read how a syncer is doing at no extra request
 - ``kcd.io/syncer-error-since``: when the current run of failures began (kept while the class stays the same);
 - ``kcd.io/syncer-requests``: registry requests made since the syncer started (a decimal count).
 
-``spec.renewTime`` is the last poll. A Lease not renewed for two of its durations has no live syncer behind it.
+``spec.renewTime`` is the last poll; the annotations describe the poll before it (they travel with the renewal, so
+recording them costs no request). A Lease not renewed for two of its durations has no live syncer behind it. The
+syncers' Leases carry ``LABELS``, so the controller watches them alone (``SELECTOR``, filtered by the API server).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ ERROR_SINCE = "kcd.io/syncer-error-since"
 REQUESTS = "kcd.io/syncer-requests"
 KEYS = (LAST_SUCCESS, ERROR, ERROR_SINCE, REQUESTS)
 MAX_MESSAGE = 200
+LABELS = {"app.kubernetes.io/component": "kcd-syncer"}
+SELECTOR = ",".join(f"{k}={v}" for k, v in LABELS.items())
 
 
 def lease_name(kind: str, name: str) -> str:
@@ -62,7 +66,7 @@ class Health:
     stale_after: float  # seconds after last_poll when nobody polls any more
 
 
-def lease_annotations(outcome: Outcome, previous: Mapping[str, str] | None = None) -> dict[str, str | None]:
+def lease_annotations(outcome: Outcome, previous: Mapping[str, str | None] | None = None) -> dict[str, str | None]:
     """The Lease annotations after `outcome` (a merge: None removes a key). `previous` are the Lease's current ones."""
     before = previous or {}
     notes: dict[str, str | None] = {REQUESTS: str(outcome.requests)}

@@ -12,6 +12,10 @@ One ``step()``:
 It returns the seconds to wait: the interval with ±10 % jitter. Failures are backed off per party (``backoff``): the
 registry's wait may grow to 10 min (never shorter than its ``Retry-After``) while the Lease is still renewed and the
 KCD still read every interval; the API server's never exceeds one interval. Nothing is written on a failed poll.
+
+Health at no extra request: each Lease write (step 1, and the release at shutdown) also records the outcome of the
+previous poll as annotations (kcd.syncerhealth: last success, the error's class and message and since when, registry
+requests made). A standby records nothing; a syncer that has not polled yet leaves what is there.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kcd import images, model, registries
+from kcd import images, model, registries, syncerhealth
 from sidecar import backoff, leases
 
 DEFAULT_INTERVAL = float(model.DEFAULT_POLL_INTERVAL_SECONDS)
@@ -97,6 +101,9 @@ class Syncer:
         self.api_failures = 0
         self.registry_failures = 0
         self.registry_due = 0.0  # the registry is not asked before this time (its backoff)
+        self.registry_error: tuple[str, str] | None = None  # the class and message of the registry's last failure
+        self.outcome: syncerhealth.Outcome | None = None  # the last poll's, recorded by the next Lease write
+        self.requests = 0  # registry requests made since start
         self.healthy_until = clock() + HEALTH_GRACE
 
     @property
@@ -126,22 +133,26 @@ class Syncer:
             self.kcd = self._read_kcd()  # its interval sizes the Lease
         if not self._hold_lease():
             self.api_failures = 0
+            self.outcome = None  # a standby polls nothing: on taking over it first records its own first poll
             self.observer.polled("standby")
             return self._jitter(self.interval)
         self._follow_kcd()
         self.api_failures = 0
         wait = self.registry_due - self.clock()
         if wait > 0:  # the registry's backoff; the Lease is kept and the KCD followed meanwhile
+            if self.registry_error is not None:  # still the last word on the registry (an API error may be over)
+                self._record(*self.registry_error)
             self.observer.polled("backoff")
             return min(self._jitter(self.interval), wait)
         candidate, fresh = self._resolve()
-        self.registry_failures = 0
+        self.registry_failures, self.registry_error = 0, None
         if writable(candidate):
             self._annotate(candidate)
         elif fresh:
             log.warning(
                 "candidate %r (%s) is not a valid OCI tag or digest: not written", candidate.version, candidate.digest
             )
+        self._record()
         self.observer.polled("ok")
         self.observer.succeeded(self.clock())
         return self._jitter(self.interval)
@@ -166,13 +177,18 @@ class Syncer:
         self.registry = self.registry_factory(repo)
         self.candidate = None
         # A new repository or tag is asked at once: the backoff belonged to what failed before (a typo being fixed).
-        self.registry_failures, self.registry_due = 0, 0.0
+        self.registry_failures, self.registry_due, self.registry_error = 0, 0.0, None
 
     def _resolve(self) -> tuple[registries.Candidate, bool]:
         """The candidate, and whether it is new since the last poll (so each one is logged once)."""
         assert self.registry is not None and self.pattern is not None and self.kcd is not None
-        started = self.clock()
-        candidate = registries.resolve(self.registry, self.kcd.spec.tag, self.pattern, previous=self.candidate)
+        started, sent = self.clock(), _sent(self.registry)
+        try:
+            candidate = registries.resolve(self.registry, self.kcd.spec.tag, self.pattern, previous=self.candidate)
+        finally:
+            after = _sent(self.registry)
+            # A client without a count of its own (ECR) makes one call per poll: DescribeImages returns the tags too.
+            self.requests += after - sent if sent is not None and after is not None else 1
         self.observer.registry_seconds(self.clock() - started)
         fresh = candidate is not self.candidate
         if candidate.others and fresh:
@@ -204,13 +220,11 @@ class Syncer:
             self.lease = self.api.get_lease(s.namespace, s.lease)
         try:
             if self.lease is None:
-                self.lease = self.api.create_lease(
-                    s.namespace, leases.new_lease(s.namespace, s.lease, s.pod_name, now, self.interval)
-                )
+                body = leases.new_lease(s.namespace, s.lease, s.pod_name, now, self.interval)
+                self.lease = self.api.create_lease(s.namespace, leases.recorded(body, self.outcome))
             elif leases.holder(self.lease) == s.pod_name or leases.expired(self.lease, now):
-                self.lease = self.api.update_lease(
-                    s.namespace, s.lease, leases.taken(self.lease, s.pod_name, now, self.interval)
-                )
+                body = leases.taken(self.lease, s.pod_name, now, self.interval)
+                self.lease = self.api.update_lease(s.namespace, s.lease, leases.recorded(body, self.outcome))
             else:
                 return self._set_leader(False)
         except Exception:
@@ -236,9 +250,8 @@ class Syncer:
         """Give up the Lease at shutdown so another replica takes over at once."""
         if self.leader and self.lease is not None:
             try:
-                self.api.update_lease(
-                    self.settings.namespace, self.settings.lease, leases.released(self.lease, self.clock())
-                )
+                body = leases.recorded(leases.released(self.lease, self.clock()), self.outcome)
+                self.api.update_lease(self.settings.namespace, self.settings.lease, body)
             except Exception as err:  # noqa: BLE001 - best effort at shutdown
                 log.warning("could not release the lease: %s", err)
         self._set_leader(False)
@@ -247,6 +260,8 @@ class Syncer:
 
     def _registry_failed(self, err: registries.RegistryError) -> float:
         self.registry_failures += 1
+        self.registry_error = leases.registry_error(err)
+        self._record(*self.registry_error)
         self._report(err, self.registry_failures)
         wait = self._jitter(backoff.registry_wait(self.registry_failures, self.interval))
         if isinstance(err, registries.RateLimited) and err.retry_after is not None:
@@ -256,6 +271,7 @@ class Syncer:
 
     def _api_failed(self, err: Exception) -> float:
         self.api_failures += 1
+        self._record(*leases.api_error(err))
         self._report(err, self.api_failures)
         return self._jitter(backoff.api_wait(self.api_failures, self.interval))
 
@@ -265,5 +281,15 @@ class Syncer:
         self.observer.failed(kind)
         log.warning("poll failed (%s, %d in a row): %s", kind, in_a_row, err)
 
+    def _record(self, error_class: str = "", message: str = "") -> None:
+        at = datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
+        self.outcome = syncerhealth.Outcome(at, error_class, message, self.requests)
+
     def _jitter(self, seconds: float) -> float:
         return seconds * (0.9 + 0.2 * self.rng())
+
+
+def _sent(registry: registries.Registry) -> int | None:
+    """The requests a client counted itself: the OCI transport counts each HTTP request (token fetches, retries)."""
+    count = getattr(getattr(registry, "transport", None), "requests_sent", None)
+    return count if isinstance(count, int) else None

@@ -6,6 +6,11 @@ sleeps until an event on the KCD or on one of its selected workloads wakes it (o
 flight). The first event of a KCD starts its loop, its DELETED event ends it. We never write a watch loop: kopf's
 event handlers feed the loops. kopf's own bookkeeping (progress, diff-base) stays in annotations; nothing is posted
 as an Event by kopf (our transitions are posted by kcd.kube.events).
+
+The syncers' Leases are watched for SyncerHealthy with a label selector that kopf sends to the API server
+(``settings.watching.label_selectors``): the node Leases of kube-node-lease (one renewal per node every 10 s) and the
+controller's own Lease never reach us. A Lease event wakes a KCD only when its syncer's outcome changed, not on the
+renewal every poll; a Lease going quiet is noticed by the KCD's periodic resync.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 import aiohttp
 import kopf
 
-from kcd import kinds
+from kcd import kinds, syncerhealth
 from kcd.controller.loops import Loops
 from kcd.engine.verify import VERIFY_FOR
 from kcd.kube.api import Kube
@@ -31,9 +36,9 @@ from kcd.kube.services import SERVICE_NAME
 from kcd.settings import Settings
 
 log = logging.getLogger("kcd.controller")
-# Watch streams hold one each (KCDs, four workload kinds, Jobs, Services, EndpointSlices, CRDs: nine); kopf's few other
-# calls (finalizer removal) need connections besides them.
-KOPF_CONNECTIONS = 12
+# Watch streams hold one each (KCDs, four workload kinds, Jobs, Services, EndpointSlices, syncer Leases, CRDs: ten);
+# kopf's few other calls (finalizer removal) need connections besides them.
+KOPF_CONNECTIONS = 13
 
 
 class NoDiffBase(kopf.DiffBaseStorage):
@@ -112,6 +117,8 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
         settings.networking.request_timeout = 60
         # The first list of a large cluster's Deployments arrives in pages, not as one response of every object.
         settings.watching.chunk_size = 500
+        # Filtered by the API server, not by kopf after receiving every Lease of the cluster (node heartbeats).
+        settings.watching.label_selectors["coordination.k8s.io", "leases"] = syncerhealth.SELECTOR
 
     kopf.on.login(registry=registry)(_login(kube))
 
@@ -177,6 +184,15 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
         else:
             cache.jobs.put(body)
         loops.wake((namespace or "", str(labels.get(VERIFY_FOR))))
+
+    # No client-side label filter: the API server's selector (configure) is the only one, and a test relies on it.
+    @kopf.on.event("coordination.k8s.io", "v1", "leases", registry=registry, id="leases")
+    async def lease_event(namespace: str | None, name: str, body: kopf.Body, **kwargs: Any) -> None:
+        ns = namespace or ""
+        changed = cache.leases.remove(ns, name) if kwargs["type"] == "DELETED" else cache.leases.put(body)
+        if changed:  # not on a renewal alone: the KCD's status would not change
+            for kcd in cache.kcds_of_lease(ns, name):
+                loops.wake((ns, str(kcd["metadata"]["name"])))
 
     for kind in kinds.WORKLOAD_KINDS:
         handler = kopf.on.event(kind.group, kind.version, kind.plural, registry=registry, id=f"wake-{kind.plural}")

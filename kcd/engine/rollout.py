@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 
 from kcd import images
-from kcd.engine import candidates, drift, manual, verify
+from kcd.engine import candidates, drift, manual, syncers, verify
 from kcd.engine.outcome import fail, finish, supersede
 from kcd.engine.plan import WORKLOAD_WRITES, Plan, WriteStatus, elapsed, go, report
 from kcd.engine.start import new_rollout, start
@@ -43,7 +43,11 @@ def _report(view: View, *, ready: bool, reason: str, message: str) -> Plan:
 
 
 def decide(view: View) -> Plan:
-    """The next step for the KCD in `view`."""
+    """The next step for the KCD in `view`, with its SyncerHealthy condition (kcd.engine.syncers)."""
+    return syncers.judged(view, _step(view))
+
+
+def _step(view: View) -> Plan:
     plan = _decide(view)
     started = plan.status.rollout if plan.status is not None else None
     before = view.kcd.status.rollout

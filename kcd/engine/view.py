@@ -4,6 +4,8 @@ A step never reads the API server: the reconciler builds the View from the watch
 of the KCD and its workloads) and the engine decides on it alone. Pure: built from raw bodies (dicts).
 
   View(kcd, workloads, now, overlaps)      overlaps: older KCDs that also select one of these workloads
+                                           syncers: workload ref -> its syncer's health (kcd.syncerhealth, from its
+                                           Lease; no key: no Lease; None: not observed, SyncerHealthy left alone)
   Workload                                 one selected workload reduced to what a decision needs
   Candidate                                what the workload's syncer reported (kcd.io/candidate-* annotations)
   workload_from_body(body, container) -> Workload
@@ -16,6 +18,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from kcd import syncerhealth
 from kcd.engine import workload as wl
 from kcd.model import CANDIDATE_DIGEST, CANDIDATE_SOURCE, CANDIDATE_TIME, CANDIDATE_VERSION, KCD, parse_time
 
@@ -96,6 +99,7 @@ class View:
     jobs: Mapping[str, Job] = dataclasses.field(default_factory=dict)  # this KCD's verification Jobs
     probe: Probe | None = None  # the HTTP verification's answer, when one runs
     pinned: Mapping[str, str] = dataclasses.field(default_factory=dict)  # "image:tag" -> its digest, when resolved
+    syncers: Mapping[str, syncerhealth.Health] | None = None  # "deployment/web" -> its syncer's Lease, read
 
     @property
     def missing_container(self) -> tuple[Workload, ...]:

@@ -7,22 +7,26 @@ engine reads (kcd.engine.view, kcd.engine.workload): names, labels, kcd.io annot
 names and images, rollout fields of spec and status, and who wrote each container's image (from managedFields) —
 not the whole object with its managedFields, which is most of a Deployment's size.
 
-`prime(kube, namespace)` lists everything once at start (5 requests): kopf gives no signal when its own initial
-listing is complete, and a step must never mistake "not listed yet" for "deleted".
+The syncers' Leases (label ``app.kubernetes.io/component=kcd-syncer``) are kept read (kcd.syncerhealth.Health) by
+name; `Leases.put` tells whether a KCD's SyncerHealthy could change with the new one, so a mere renewal wakes nothing.
+
+`prime(kube, namespace)` lists everything once at start (one LIST per kind, paged): kopf gives no signal when its own
+initial listing is complete, and a step must never mistake "not listed yet" for "deleted".
 """
 
 from __future__ import annotations
 
 import copy
+import datetime
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kcd import kinds
+from kcd import kinds, syncerhealth
 from kcd.engine.verify import VERIFY_FOR
 from kcd.engine.view import MANAGERS_KEY
 from kcd.engine.workload import matches
-from kcd.kube.api import ENDPOINTSLICES, FIELD_MANAGER, JOBS, KCDS, SERVICES, WORKLOADS, Kube
+from kcd.kube.api import ENDPOINTSLICES, FIELD_MANAGER, JOBS, KCDS, LEASES, SERVICES, WORKLOADS, Kube
 from kcd.kube.jobs import Jobs
 from kcd.kube.services import Services
 
@@ -119,6 +123,37 @@ def selector_of(kcd: Body) -> dict[str, str]:
     return {str(k): str(v) for k, v in ((kcd.get("spec") or {}).get("selector") or {}).items()}
 
 
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Leases:
+    """Thread-safe: the syncers' Leases, read, by (namespace, Lease name)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._health: dict[tuple[str, str], syncerhealth.Health] = {}
+
+    def put(self, body: Mapping[str, Any], now: datetime.datetime | None = None) -> bool:
+        """Keep it; True when SyncerHealthy may change with it: a new Lease, another error (or its start), or a
+        renewal of a Lease that had gone stale. A renewal of a live Lease with the same outcome is False."""
+        meta = body.get("metadata") or {}
+        key, new = (str(meta.get("namespace") or ""), str(meta.get("name"))), syncerhealth.read(body)
+        with self._lock:
+            old, self._health[key] = self._health.get(key), new
+        if old is None or (old.error, old.error_since) != (new.error, new.error_since):
+            return True
+        return syncerhealth.state(old, now or _now()) == "Stale"
+
+    def remove(self, namespace: str, name: str) -> bool:
+        with self._lock:
+            return self._health.pop((namespace, name), None) is not None
+
+    def get(self, namespace: str, name: str) -> syncerhealth.Health | None:
+        with self._lock:
+            return self._health.get((namespace, name))
+
+
 class Cache:
     """Thread-safe: kopf's handlers put from the event loop, steps read from the thread pool.
 
@@ -132,8 +167,10 @@ class Cache:
         self._workload_labels: dict[tuple[str, str, str], set[Key]] = {}  # (ns, label, value) -> workloads
         self._kcd_selectors: dict[tuple[str, str, str], set[Key]] = {}  # (ns, label, value) -> KCDs selecting it
         self._kcd_services: dict[tuple[str, str], set[Key]] = {}  # (ns, Service name) -> KCDs routing with it
+        self._lease_owners: dict[tuple[str, str], Key] = {}  # (ns, syncer Lease name) -> its workload
         self.services = Services()
         self.jobs = Jobs()
+        self.leases = Leases()
         self.ready = threading.Event()
 
     def _pairs(self, key: Key, body: Body) -> tuple[dict[tuple[str, str, str], set[Key]], dict[str, str]]:
@@ -142,6 +179,12 @@ class Cache:
         return self._workload_labels, _labels(body)
 
     def _index(self, key: Key, body: Body, *, add: bool) -> None:
+        if key[0] != "KCD":
+            lease = (key[1], syncerhealth.lease_name(key[0], key[2]))
+            if add:
+                self._lease_owners[lease] = key
+            else:
+                self._lease_owners.pop(lease, None)
         if key[0] == "KCD":
             for name in service_names(body):
                 users = self._kcd_services.setdefault((key[1], name), set())
@@ -201,6 +244,13 @@ class Cache:
             found = [self._objects[key] for key in keys]
         return [b for b in found if matches(have, selector_of(b))]
 
+    def kcds_of_lease(self, namespace: str, lease: str) -> list[Body]:
+        """The KCDs selecting the workload whose syncer holds this Lease."""
+        with self._lock:
+            owner = self._lease_owners.get((namespace, lease))
+            body = self._objects.get(owner) if owner is not None else None
+        return self.kcds_selecting(namespace, _labels(body)) if body is not None else []
+
     def kcds_routing(self, namespace: str, service: str) -> list[str]:
         """The names of the KCDs whose strategy routes traffic with this Service."""
         with self._lock:
@@ -223,6 +273,9 @@ class Cache:
             for page in kube.pages(res, namespace, page=PRIME_PAGE):
                 for body in page:
                     self.services.put(body, res.kind)
+        for page in kube.pages(LEASES, namespace, selector=syncerhealth.SELECTOR, page=PRIME_PAGE):  # no node Leases
+            for body in page:
+                self.leases.put(body)
         self.ready.set()
 
     def put_all(self, bodies: Iterable[Mapping[str, Any]], kind: str) -> None:

@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kcd import metrics
+from kcd import metrics, syncerhealth
 from kcd.engine import plan as actions
 from kcd.engine import verify
 from kcd.engine.rollout import api_failed, decide
-from kcd.engine.view import Job, Probe, View, workload_from_body
+from kcd.engine.view import Job, Probe, View, Workload, workload_from_body
 from kcd.errors import ApiError, Conflict, NotFound
 from kcd.kube import cluster, events, jobs, writes
 from kcd.kube.api import KCDS, Kube
@@ -121,7 +121,13 @@ class Reconciler:
             jobs=(own_jobs := self.cache.jobs.of(kcd.namespace, kcd.name)),
             probe=self._probe(kcd),
             pinned=self._pinned(kcd, own_jobs),
+            syncers=self._syncers(kcd.namespace, workloads),
         )
+
+    def _syncers(self, namespace: str, workloads: list[Workload]) -> dict[str, syncerhealth.Health]:
+        """Each workload's syncer Lease, from the watched state (no request)."""
+        found = {w.ref: self.cache.leases.get(namespace, syncerhealth.lease_name(w.kind, w.name)) for w in workloads}
+        return {ref: health for ref, health in found.items() if health is not None}
 
     @staticmethod
     def _pinned(kcd: KCD, own_jobs: Mapping[str, Job]) -> dict[str, str]:

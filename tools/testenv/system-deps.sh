@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: docker-registry (the local OCI registry) and git (ct). Installed with apt-get when
+# Debian packages the tests need: docker-registry (the local OCI registry), git (ct) and chromium (dashboard tests). Installed with apt-get when
 # missing; the registry's own service is kept from starting (it would listen on :5000 on all interfaces).
 set -euo pipefail
 missing=()
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v git >/dev/null || missing+=(git)
+command -v chromium >/dev/null || missing+=(chromium)  # the dashboard's browser tests (headless, driven by playwright)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 [ ${#missing[@]} -eq 0 ] && exit 0
 SUDO=""

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-controller bench-syncer bench-bluegreen clean-env
+.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-controller bench-syncer bench-bluegreen bench-api clean-env
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ pytest: deps
 
 test: lint typecheck imports pytest
 
-bench: bench-env bench-controller bench-syncer bench-bluegreen
+bench: bench-env bench-controller bench-syncer bench-bluegreen bench-api
 
 bench-controller: deps
 	$(PY) -m benchmarks.bench_controller --sizes 1,1000,2000 --samples 50
@@ -53,6 +53,9 @@ bench-syncer: deps
 
 bench-bluegreen: deps
 	$(PY) -m benchmarks.bench_bluegreen
+
+bench-api: deps
+	$(PY) -m benchmarks.bench_api --sizes 1000,2000 --seconds 15 --changes 50
 
 clean-env:
 	rm -rf ~/.cache/kcd/src

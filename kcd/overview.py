@@ -130,12 +130,18 @@ def items(
     *,
     namespace: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every (KCD, selected workload) pair, sorted by namespace, name and kind; `namespace` keeps one namespace."""
-    by_ns: dict[str, list[Body]] = {}
+    """Every (KCD, selected workload) pair, sorted by namespace, name and kind; `namespace` keeps one namespace.
+
+    Workloads are indexed by (namespace, label, value) and each KCD looks up its selector's first pair: pairing every
+    KCD with every workload of its namespace took 5 s for 2,000 of each; this is linear.
+    """
+    by_label: dict[tuple[str, str, str], list[Body]] = {}
     for w in workloads:
-        ns = str((w.get("metadata") or {}).get("namespace") or "")
+        meta = w.get("metadata") or {}
+        ns = str(meta.get("namespace") or "")
         if namespace is None or ns == namespace:
-            by_ns.setdefault(ns, []).append(w)
+            for k, v in (meta.get("labels") or {}).items():
+                by_label.setdefault((ns, str(k), str(v)), []).append(w)
     leased = {
         (str(m.get("namespace") or ""), str(m.get("name") or "")): lz
         for lz in leases
@@ -145,7 +151,10 @@ def items(
     for kcd in kcds:
         ns = str((kcd.get("metadata") or {}).get("namespace") or "")
         selector = dict((kcd.get("spec") or {}).get("selector") or {})
-        for w in by_ns.get(ns, ()):
+        if not selector:
+            continue  # an empty selector selects nothing (kcd.engine.workload.matches)
+        first = next(iter(selector.items()))
+        for w in by_label.get((ns, str(first[0]), str(first[1])), ()):
             if matches((w.get("metadata") or {}).get("labels"), selector):
                 found.append(item(kcd, w, leased.get(_lease_key(w)), now))
     return sorted(found, key=lambda i: (i["Namespace"], i["Name"], i["Type"], i["CV"]))

@@ -38,10 +38,13 @@ def main() -> int:
         logs = demo.setup(st)
         print(
             "\nsample app: Deployment demo/demo (3 replicas) followed by KCD demo/demo, tag env-prod"
-            f"\ncontroller log: {logs['controller']}\nsyncer log:     {logs['syncer']}\nmetrics: {logs['metrics']}"
+            f"\n\ndashboard: {logs['dashboard']}   (open it in a browser: every rollout appears there)"
+            f"\ncontroller log: {logs['controller']}\nsyncer log:     {logs['syncer']}\napi log:        {logs['api']}"
+            f"\nmetrics: {logs['metrics']}"
             f"\n\ntry:  export KUBECONFIG={st.cluster.kubeconfig}"
             f"\n      {binaries.binary('kubectl')} get kcd,deploy,pods -n demo"
-            "\n      .venv/bin/kcd rollout status demo -n demo;  .venv/bin/kcd history demo -n demo"
+            "\n      .venv/bin/kcd rd get;  .venv/bin/kcd rollout status demo -n demo"
+            "\n      .venv/bin/kcd history demo -n demo"
             f"\n\na new version is released every {INTERVAL:.0f} s; Ctrl-C stops everything.\n",
             flush=True,
         )

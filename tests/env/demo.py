@@ -1,6 +1,7 @@
 """The demo's story on top of the local environment: kcd's controller and a syncer run as processes, and a new
 version of the sample app is "released" (pushed under the watched tag) every `interval` seconds, so a newcomer sees
 the whole job: registry push -> syncer annotation -> controller rollout -> pods replaced -> status and history.
+The dashboard (`kcd api`, Flask under gunicorn) runs too: its address is printed, and each rollout appears on it.
 A second app, `shop`, follows the same tag with the blue-green strategy (tests.env.demo_bluegreen): each release
 switches its live Service from one colour to the other. Once the third release is live the demo rolls the first app
 back by hand (`kcd rollout rollback`): the version rolled away from is held, so the syncer still reporting it does
@@ -87,10 +88,17 @@ def start_processes(st: stack.Stack) -> dict[str, str]:
     shop = st.procs.start(
         "kcd-syncer-shop", [sys.executable, "-m", "sidecar"], env=demo_bluegreen.syncer_env(env, free_port())
     )
+    api_port = free_port()
+    api = st.procs.start(
+        "kcd-api",
+        [sys.executable, "-m", "kcd", "api", "--kubeconfig", kubeconfig, "--bind", f"127.0.0.1:{api_port}"],
+    )
     return {
         "controller": str(ctl.log),
         "syncer": f"{syncer.log} (shop: {shop.log})",
         "metrics": f"http://127.0.0.1:{port}/metrics",
+        "api": str(api.log),
+        "dashboard": f"http://127.0.0.1:{api_port}/",
     }
 
 

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-controller bench-syncer bench-bluegreen bench-api clean-env
+.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-controller bench-syncer bench-bluegreen bench-api clean-env image
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ bench-bluegreen: deps
 
 bench-api: deps
 	$(PY) -m benchmarks.bench_api --sizes 1000,2000 --seconds 15 --changes 50
+
+# The container image, with buildah and an mmdebstrap Debian base (no Docker engine; as root; docs/image.md).
+image:
+	tools/testenv/image-deps.sh
+	PYTHON=$(PYTHON) tools/image/build.sh
 
 clean-env:
 	rm -rf ~/.cache/kcd/src

@@ -52,12 +52,6 @@ def test_values_outside_the_schema_are_rejected() -> None:
     assert "replicas" in result.stderr
 
 
-def test_watching_one_namespace_renders_a_role_instead_of_a_cluster_role() -> None:
-    kinds = {doc["kind"] for doc in template("--set", "watchNamespace=apps")}
-    assert {"Role", "RoleBinding"} <= kinds
-    assert not {"ClusterRole", "ClusterRoleBinding"} & kinds
-
-
 def test_more_than_one_replica_turns_on_leader_election() -> None:
     deployment = _named(template("--set", "replicas=2"), "Deployment", "kcd")
     assert "--leader-elect" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -122,40 +116,3 @@ def test_chart_installs_into_the_cluster_and_its_deployment_becomes_available(
     listed = helm("list", "--namespace", namespace, "--short", kubeconfig=cluster.kubeconfig).stdout.split()
     assert listed == ["kcd"]
     helm("uninstall", "kcd", "--namespace", namespace, "--wait", kubeconfig=cluster.kubeconfig)
-
-
-@pytest.mark.cluster
-def test_the_controller_rolls_out_with_nothing_but_the_charts_rbac(
-    cluster: Any, kube_api: Any, namespace: str, tmp_path: Path
-) -> None:
-    """RBAC for real: the controller runs with a token of the chart's ServiceAccount, not the admin certificate."""
-    from tests.controller import kcdrun
-    from tests.controller.fixtures import announce, create, kcd_body, wait_status, workload
-    from tests.env.pki import write_kubeconfig
-    from tests.env.procs import ProcGroup
-
-    if cluster.pki is None:
-        pytest.skip("needs the local control plane's CA to write a token kubeconfig")
-    crd.install(kube_api)
-    _install(namespace, cluster.kubeconfig)
-    token = (
-        client.CoreV1Api(kube_api)
-        .create_namespaced_service_account_token("kcd", namespace, {"spec": {"expirationSeconds": 3600}})
-        .status.token
-    )
-    kubeconfig = write_kubeconfig(tmp_path / "sa.kubeconfig", server=cluster.server, pki=cluster.pki, token=token)
-    procs = ProcGroup(tmp_path / "logs")
-    try:
-        ctl = kcdrun.start(
-            procs, kubeconfig, extra=["--namespace", namespace, "--leader-elect", "--lease-namespace", namespace]
-        )
-        create(kube_api, namespace, workload("Deployment", "app"))
-        client.CoreV1Api(kube_api).create_namespaced_config_map(namespace, {"metadata": {"name": "versions"}})
-        create(kube_api, namespace, kcd_body("app", config={"name": "versions", "key": "app"}))
-        announce(kube_api, namespace, "Deployment", "app", "bbbbb22")
-        wait_status(kube_api, namespace, "app", currStatus="Success", successVersion="bbbbb22")
-        forbidden = [ln for ln in ctl.lines() if "403" in str(ln.get("error", "")) or "Forbidden" in ln.get("msg", "")]
-        assert forbidden == []
-    finally:
-        procs.stop()
-        helm("uninstall", "kcd", "--namespace", namespace, kubeconfig=cluster.kubeconfig)

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-controller bench-syncer bench-bluegreen bench-api clean-env image
+.PHONY: demo test lint typecheck imports pytest env deps bench bench-env bench-controller bench-syncer bench-bluegreen bench-api bench-webhook clean-env image
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ pytest: deps
 
 test: lint typecheck imports pytest
 
-bench: bench-env bench-controller bench-syncer bench-bluegreen bench-api
+bench: bench-env bench-controller bench-syncer bench-bluegreen bench-api bench-webhook
 
 bench-controller: deps
 	$(PY) -m benchmarks.bench_controller --sizes 1,1000,2000 --samples 50
@@ -56,6 +56,9 @@ bench-bluegreen: deps
 
 bench-api: deps
 	$(PY) -m benchmarks.bench_api --sizes 1000,2000 --seconds 15 --changes 50
+
+bench-webhook: deps
+	$(PY) -m benchmarks.bench_webhook --rate 20 --seconds 60
 
 # The container image, with buildah and an mmdebstrap Debian base (no Docker engine; as root; docs/image.md).
 image:

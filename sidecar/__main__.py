@@ -21,7 +21,7 @@ import threading
 from collections.abc import Mapping
 from types import FrameType
 
-from kcd import kinds, registries
+from kcd import kinds, registries, syncercontainer
 from kcd.registries import dockerconfig
 from sidecar import kubeapi, serving
 from sidecar.syncer import Settings, Syncer
@@ -30,19 +30,21 @@ log = logging.getLogger("kcd.syncer")
 
 
 def settings_from(environ: Mapping[str, str]) -> Settings:
-    names = ("KCD_NAMESPACE", "KCD_NAME", "KCD_WORKLOAD_KIND", "KCD_WORKLOAD_NAME")
+    c = syncercontainer
+    names = (c.ENV_NAMESPACE, c.ENV_KCD, c.ENV_WORKLOAD_KIND, c.ENV_WORKLOAD_NAME)
     missing = [n for n in names if not environ.get(n)]
     if missing:
         raise ValueError(f"missing environment: {', '.join(missing)}")
-    kind = kinds.find(environ["KCD_WORKLOAD_KIND"])
+    given = environ[c.ENV_WORKLOAD_KIND]
+    kind = kinds.find(given)
     if kind is None:  # the controller reads candidates from these kinds only: another kind's would never be seen
-        raise ValueError(f"KCD_WORKLOAD_KIND {environ['KCD_WORKLOAD_KIND']!r} is not one of {', '.join(kinds.NAMES)}")
+        raise ValueError(f"{c.ENV_WORKLOAD_KIND} {given!r} is not one of {', '.join(kinds.NAMES)}")
     return Settings(
-        namespace=environ["KCD_NAMESPACE"],
-        kcd=environ["KCD_NAME"],
+        namespace=environ[c.ENV_NAMESPACE],
+        kcd=environ[c.ENV_KCD],
         workload_kind=kind.name.lower(),  # one spelling, so every replica computes the same Lease name
-        workload_name=environ["KCD_WORKLOAD_NAME"],
-        pod_name=environ.get("POD_NAME") or socket.gethostname(),
+        workload_name=environ[c.ENV_WORKLOAD_NAME],
+        pod_name=environ.get(c.ENV_POD) or socket.gethostname(),
     )
 
 

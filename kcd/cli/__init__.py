@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "kcd.cli.promote",
     "kcd.cli.listing",
     "kcd.cli.api",
+    "kcd.cli.webhook",
 )
 
 

@@ -12,6 +12,8 @@ import yaml
 from tests.env import binaries
 
 CHART = binaries.ROOT / "charts" / "kcd"
+LIBRARY = binaries.ROOT / "charts" / "kcd-syncer"
+EXAMPLE_APP = binaries.ROOT / "charts" / "examples" / "app"
 KUBE_VERSION = binaries.versions()["KUBE_VERSION"]
 
 
@@ -34,7 +36,18 @@ def run(argv: list[str], *, kubeconfig: Path | None = None, check: bool = True) 
 
 
 def helm(*args: str, kubeconfig: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    build_dependencies()
     return run([str(binaries.binary("helm")), *args], kubeconfig=kubeconfig, check=check)
+
+
+def build_dependencies() -> None:
+    """`helm dependency build` for the charts that use the kcd-syncer library chart (a clean clone has no
+    charts/*/charts/*.tgz), again whenever the library changed since the last build."""
+    newest = max(p.stat().st_mtime for p in LIBRARY.rglob("*") if p.is_file())
+    for chart in (CHART, EXAMPLE_APP):
+        built = list((chart / "charts").glob("kcd-syncer-*.tgz"))
+        if not built or min(p.stat().st_mtime for p in built) < newest:
+            run([str(binaries.binary("helm")), "dependency", "build", str(chart)])
 
 
 def template(*args: str) -> list[dict[str, Any]]:

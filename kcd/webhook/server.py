@@ -1,0 +1,118 @@
+"""kopf's side of the injection webhook: a small operator that watches nothing and serves one mutating handler.
+
+kopf's WebhookServer serves HTTPS on ``--address:--port`` with the chart's certificate (re-read when the mounted Secret
+changes: a rotated certificate is served without a restart) and routes ``POST /inject`` to the handler below. The
+API server sends only pods labelled ``kcd.io/inject: "true"`` (the MutatingWebhookConfiguration's objectSelector); the
+handler's label filter is a second check. The handler never raises: a failed lookup admits the pod unchanged with a
+warning, because an error answer would *deny* the pod (failurePolicy Ignore covers only an unreachable webhook).
+
+kopf is imported here only (an import-linter contract); the decisions are kcd.webhook.inject's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import kopf
+
+from kcd import model
+from kcd.kube.api import Kube
+from kcd.webhook import inject
+from kcd.webhook.sources import KubeLookups, TemplateFile
+
+log = logging.getLogger("kcd.webhook")
+HANDLER_ID = "inject"  # the URL path: https://<host>:<port>/inject
+
+
+@dataclass(frozen=True)
+class Options:
+    address: str
+    port: int
+    certfile: str
+    keyfile: str
+    template: str
+    configmap_key: str | None
+    health_port: int = 0  # 0: no liveness endpoint
+
+
+def handle(body: Any, namespace: str | None, lookups: inject.Lookups, template: TemplateFile) -> inject.Decision:
+    """The handler's work, errors included: never raises."""
+    try:
+        return inject.decide(body, namespace=namespace or "", template=template.current(), lookups=lookups)
+    except Exception as err:  # noqa: BLE001 - any failure admits the pod as it is, never denies it
+        log.exception("injection failed", extra={"namespace": namespace})
+        return inject.Decision(None, warnings=(f"kcd: syncer not injected: {type(err).__name__}: {err}",))
+
+
+def build_registry(kube: Kube, options: Options) -> kopf.OperatorRegistry:
+    registry = kopf.OperatorRegistry()
+    lookups = KubeLookups(kube, options.configmap_key)
+    template = TemplateFile(options.template)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.posting.enabled = False
+        settings.scanning.disabled = True  # no CRD watch: this operator watches nothing
+        settings.admission.managed = None  # the chart owns the MutatingWebhookConfiguration
+        settings.admission.server = kopf.WebhookServer(
+            addr=options.address, port=options.port, certfile=options.certfile, pkeyfile=options.keyfile
+        )
+
+    kopf.on.login(registry=registry)(_login(kube))
+
+    @kopf.on.mutate(
+        "", "v1", "pods", id=HANDLER_ID, operations=["CREATE"], labels={model.INJECT: "true"}, registry=registry
+    )
+    def inject_syncer(body: kopf.Body, namespace: str | None, patch: kopf.Patch, warnings: list[str], **_: Any) -> None:
+        decision = handle(body, namespace, lookups, template)
+        warnings.extend(decision.warnings)
+        if decision.init_containers is not None:
+            patch.setdefault("spec", {})["initContainers"] = decision.init_containers
+        log.info(
+            "pod admitted",
+            extra={
+                "namespace": namespace,
+                "pod": body.get("metadata", {}).get("generateName") or body.get("metadata", {}).get("name"),
+                "workload": f"{decision.workload.kind}/{decision.workload.name}" if decision.workload else "",
+                "injected": decision.init_containers is not None,
+            },
+        )
+
+    return registry
+
+
+def _login(kube: Kube) -> Any:
+    """kopf logs in with kcd.kube.api's credentials (one --kubeconfig for both)."""
+    cfg = kube.api.configuration
+
+    async def login(**_: Any) -> kopf.AiohttpSession:
+        header = cfg.get_api_key_with_prefix("BearerToken") or cfg.get_api_key_with_prefix("authorization") or ""
+        scheme, _sep, token = header.partition(" ")
+        info = kopf.ConnectionInfo(
+            server=cfg.host,
+            ca_path=cfg.ssl_ca_cert,
+            insecure=not cfg.verify_ssl,
+            scheme=scheme or None,
+            token=token or None,
+            certificate_path=cfg.cert_file,
+            private_key_path=cfg.key_file,
+        )
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=4, ssl=info.as_ssl_context()), headers=info.as_http_headers()
+        )
+        return kopf.AiohttpSession(server=info.server, aiohttp_session=session)
+
+    return login
+
+
+def run(kube: Kube, options: Options) -> int:
+    """Serve until SIGTERM/SIGINT (kopf's own signal handling); the exit code."""
+    registry = build_registry(kube, options)
+    liveness = f"http://{options.address}:{options.health_port}/healthz" if options.health_port else None
+    log.info("webhook serving", extra={"address": options.address, "port": options.port, "path": f"/{HANDLER_ID}"})
+    asyncio.run(kopf.operator(registry=registry, standalone=True, clusterwide=True, liveness_endpoint=liveness))
+    return 0

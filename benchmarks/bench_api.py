@@ -2,8 +2,11 @@
 
 For each size N (default 1,000 then 2,000), in one namespace: N Deployments (0 replicas), N KCDs selecting one each
 and N syncer Leases, then `kcd api` started in its own process (as the chart runs it, PYTHONMALLOC=malloc):
-1. load: 20 concurrent clients (4 processes x 5 threads, each with a keep-alive session) GET /v1/kcd/workloads as
-   JSON, then as HTML, for `--seconds` each: p50/p99 latency (whole body read) and requests per second;
+1. load: 20 concurrent clients (4 processes x 5 threads, each with a keep-alive connection) GET /v1/kcd/workloads
+   as JSON, then as HTML, for `--seconds` each: p50/p99 latency (whole body read) and requests per second. The clients
+   ask for gzip, like a browser, and read the raw bytes (http.client: no decompression, no parsing), so that they take
+   little of the CPU they share with the server; the CPU the clients and the API worker used is printed per case
+   (in cores: 1.00 is one core busy for the whole case);
 2. baseline in the same run: the same clients, each request a bare LIST of the N Deployments straight from the API
    server (what a handler without a cache would do at the least), and the ratio of the API's p99 to it;
 3. RSS of the serving worker (and of gunicorn's master) after the load (psutil);
@@ -17,11 +20,16 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import http.client
+import os
+import resource
+import ssl
 import statistics
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,45 +55,68 @@ class Load:
     p99: float
     rps: float
     errors: int
+    client_cpu: float  # cores: CPU seconds of the client processes / wall seconds
 
 
-def _hammer(url: str, seconds: float, tls: dict[str, Any]) -> tuple[list[float], int]:
-    """CLIENT_THREADS threads GET `url` until `seconds` pass; their latencies in ms, and the failed requests."""
+def _connect(url: str, tls: dict[str, Any]) -> http.client.HTTPConnection:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        context = ssl.create_default_context(cafile=tls.get("verify"))
+        context.load_cert_chain(*tls["cert"])
+        return http.client.HTTPSConnection(str(parts.hostname), parts.port, timeout=30, context=context)
+    return http.client.HTTPConnection(str(parts.hostname), parts.port, timeout=30)
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _hammer(url: str, seconds: float, tls: dict[str, Any]) -> tuple[list[float], int, float]:
+    """CLIENT_THREADS threads GET `url` until `seconds` pass: their latencies in ms, the failed requests, and the CPU
+    seconds this process used. Each thread keeps one connection, asks for gzip and reads the raw body."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
     def run() -> None:
-        session = requests.Session()
-        session.trust_env = False
-        session.verify, session.cert = tls.get("verify", True), tls.get("cert")
-        mine: list[float] = []
+        conn, mine, failed = _connect(url, tls), [], 0
         while time.monotonic() < deadline:
             t0 = time.perf_counter()
-            resp = session.get(url, timeout=30)
-            _ = resp.content
+            try:
+                conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
+                resp = conn.getresponse()
+                resp.read()
+                ok = resp.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn, ok = _connect(url, tls), False
             mine.append((time.perf_counter() - t0) * 1000)
-            if resp.status_code != 200:
-                errors[0] += 1
+            failed += not ok
+        conn.close()
         with lock:
             latencies.extend(mine)
-        session.close()
+            errors[0] += failed
 
+    cpu = _cpu()
     threads = [threading.Thread(target=run) for _ in range(CLIENT_THREADS)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return latencies, errors[0]
+    return latencies, errors[0], _cpu() - cpu
 
 
 def load(url: str, seconds: float, tls: dict[str, Any] | None = None) -> Load:
     with concurrent.futures.ProcessPoolExecutor(CLIENT_PROCS) as pool:
         runs = list(pool.map(_hammer, [url] * CLIENT_PROCS, [seconds] * CLIENT_PROCS, [tls or {}] * CLIENT_PROCS))
-    latencies = sorted(x for lat, _ in runs for x in lat)
+    latencies = sorted(x for lat, _, _ in runs for x in lat)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return Load(statistics.median(latencies), p99, len(latencies) / seconds, sum(e for _, e in runs))
+    errors, cpu = sum(e for _, e, _ in runs), sum(c for _, _, c in runs)
+    return Load(statistics.median(latencies), p99, len(latencies) / seconds, errors, cpu / seconds)
 
 
 def lease(i: int) -> dict[str, Any]:
@@ -126,11 +157,21 @@ def start_api(procs: ProcGroup, cl: cluster_mod.Cluster, size: int) -> tuple[Pro
     return proc, port
 
 
+def worker(proc: Proc) -> psutil.Process:
+    """gunicorn's one worker: the child of the master, the process `kcd api` exec'd into."""
+    return psutil.Process(proc.popen.pid).children()[0]
+
+
 def rss(proc: Proc) -> tuple[float, float]:
-    """(the worker's RSS, the master's RSS) in MB: gunicorn's master is the process `kcd api` exec'd into."""
-    master = psutil.Process(proc.popen.pid)
-    workers = master.children()
-    return (workers[0].memory_info().rss / MB if workers else 0.0), master.memory_info().rss / MB
+    """(the worker's RSS, the master's RSS) in MB."""
+    return worker(proc).memory_info().rss / MB, psutil.Process(proc.popen.pid).memory_info().rss / MB
+
+
+def timed_load(url: str, seconds: float, server: psutil.Process) -> tuple[Load, float]:
+    """The load, and the CPU the API worker used meanwhile (cores)."""
+    before = sum(server.cpu_times()[:2])
+    result = load(url, seconds)
+    return result, (sum(server.cpu_times()[:2]) - before) / seconds
 
 
 def staleness(api: Any, port: int, size: int, changes: int) -> list[float]:
@@ -161,17 +202,24 @@ def run_size(cl: cluster_mod.Cluster, api: Any, procs: ProcGroup, size: int, arg
     assert cl.pki is not None
     tls = {"verify": str(cl.pki.ca_cert), "cert": (str(cl.pki.admin_cert), str(cl.pki.admin_key))}
     base = load(f"{cl.server}/apis/apps/v1/namespaces/{NS}/deployments", args.seconds, tls)
-    results = {fmt: load(f"http://127.0.0.1:{port}/v1/kcd/workloads?format={fmt}", args.seconds) for fmt in FORMATS}
-    worker, master = rss(proc)
+    url, server = f"http://127.0.0.1:{port}/v1/kcd/workloads?format=", worker(proc)
+    results = {fmt: timed_load(url + fmt, args.seconds, server) for fmt in FORMATS}
+    worker_rss, master_rss = rss(proc)
+    loadavg = os.getloadavg()
     stale = staleness(api, port, size, args.changes)
     proc.stop()
-    rows = [f"{size:>6}  {'LIST (baseline)':<16} {base.p50:>8.1f} {base.p99:>8.1f} {base.rps:>8.0f} {base.errors:>6}"]
-    for fmt, r in results.items():
+    rows = [
+        f"{size:>6}  {'LIST (baseline)':<16} {base.p50:>8.1f} {base.p99:>8.1f} {base.rps:>8.0f} {base.errors:>6}"
+        f"  {'':>8}  clients {base.client_cpu:.2f} cores"
+    ]
+    for fmt, (r, cores) in results.items():
         ratio = r.p99 / base.p99
         rows.append(
-            f"{size:>6}  {'API ' + fmt:<16} {r.p50:>8.1f} {r.p99:>8.1f} {r.rps:>8.0f} {r.errors:>6}  {ratio:.3f}x"
+            f"{size:>6}  {'API ' + fmt:<16} {r.p50:>8.1f} {r.p99:>8.1f} {r.rps:>8.0f} {r.errors:>6}  {ratio:>7.3f}x"
+            f"  clients {r.client_cpu:.2f} cores, API worker {cores:.2f} cores"
         )
-    rows.append(f"{size:>6}  RSS worker {worker:.1f} MB, master {master:.1f} MB")
+    rows.append(f"{size:>6}  RSS worker {worker_rss:.1f} MB, master {master_rss:.1f} MB")
+    rows.append(f"{size:>6}  load average after the load: {' '.join(f'{x:.2f}' for x in loadavg)}")
     rows.append(
         f"{size:>6}  staleness ({len(stale)} changes): p50 {pct(stale, 0.5):.2f} s, p99 {pct(stale, 0.99):.2f} s"
     )
@@ -179,7 +227,7 @@ def run_size(cl: cluster_mod.Cluster, api: Any, procs: ProcGroup, size: int, arg
 
 
 FORMATS = ("json", "html")
-HEAD = "  size  what                  p50 ms   p99 ms    req/s errors  p99 vs baseline"
+HEAD = "  size  what                  p50 ms   p99 ms    req/s errors  p99 vs LIST  CPU"
 
 
 def main() -> None:
@@ -196,6 +244,7 @@ def main() -> None:
         crd.install(api)
         client.CoreV1Api(api).create_namespace({"metadata": {"name": NS}})
         print(f"kcd api benchmark (local control plane, {CLIENT_PROCS * CLIENT_THREADS} clients, {workdir})")
+        print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
         print(HEAD, flush=True)
         made = 0
         for size in (int(s) for s in args.sizes.split(",")):

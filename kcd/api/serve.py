@@ -7,11 +7,17 @@
 gunicorn, and the worker only Flask, the rest client and the pure modules. The app (and with it the store's watch
 threads) is created by the worker after gunicorn's fork, never in the master: threads do not survive a fork.
 One worker, because the cache is per process: more workers would multiply the watches and the memory.
+
+Memory (the budget is 80 MB): glibc gives each thread that allocates under contention an arena of its own, and a
+worker has ~16 threads (gunicorn's, the store's watches) whose renders leave each arena fragmented: with 2 arenas the
+worker's RSS after load at 2,000 workloads is ~12 MB lower (``malloc_arenas``, set before any thread starts).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -53,6 +59,17 @@ def options(bind: str, threads: int) -> dict[str, Any]:
     }
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+ARENAS = 2
+
+
+def malloc_arenas(count: int) -> bool:
+    """Cap glibc's malloc arenas (inherited by gunicorn's forked worker); False where there is no glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, count))
+    return False
+
+
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="kcd api")
     parser.add_argument("--bind", default="127.0.0.1:8081")
@@ -67,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings(namespace=args.namespace, writes_enabled=args.enable_writes, kubeconfig=args.kubeconfig)
+    malloc_arenas(ARENAS)
     Server(settings, options(args.bind, args.threads)).run()
 
 

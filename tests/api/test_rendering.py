@@ -94,3 +94,19 @@ def test_a_client_accepting_gzip_gets_the_cached_page_compressed_and_others_get_
     assert json.loads(gzip.decompress(zipped.data)) == json.loads(plain.data)
     assert "Content-Encoding" not in plain.headers
     assert [i["Status"] for i in plain.json] == ["Success"]
+
+
+def test_an_html_render_renders_again_only_the_rows_whose_values_changed() -> None:
+    clock, store = Clock(), StaticStore(**bodies("Success"))
+    renderer = Renderer(store, writes_enabled=False, max_age=5.0, clock=clock)
+
+    renderer.page("html", None)
+    clock.now += 5.0
+    renderer.page("html", None)  # max_age: rendered again, the row unchanged
+    store.set(**bodies("Failed"))
+    clock.now += 5.0
+    html = gzip.decompress(renderer.page("html", None).gzipped).decode()
+
+    assert renderer.renders == 3
+    assert renderer._rows.rendered == 2
+    assert 'class="row s-Failed"' in html and 'class="row s-Success"' not in html

@@ -54,3 +54,9 @@ def test_kcd_api_serves_the_workloads_on_a_loopback_port_once_ready(
     assert [(i["Namespace"], i["Name"], i["CV"]) for i in json.loads(body)] == [(namespace, "web", "web")]
     assert get(port, "/healthz")[0] == 200
     assert refused.value.code == 404  # write actions are off by default
+
+
+def test_the_server_caps_glibcs_malloc_arenas_before_gunicorn_starts_its_threads() -> None:
+    from kcd.api import serve
+
+    assert serve.malloc_arenas(serve.ARENAS) is True  # glibc (this image's libc) accepts M_ARENA_MAX

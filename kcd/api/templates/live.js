@@ -1,5 +1,7 @@
 /* kcd dashboard: relative times, sorting, filtering, live refresh. Never builds HTML from data: it only moves,
-   hides and re-reads elements the server rendered (and escaped), and sets textContent. */
+   hides and re-reads elements the server rendered (and escaped), and sets textContent and attributes.
+   A row carries each value once: cells are named (data-col) from the header's data-key here, sort keys come from
+   the cells (a badge's rank, a time's datetime, else the text), and a clipped value gets its title on hover. */
 (function () {
   "use strict";
   var REFRESH_MS = 5000;
@@ -7,6 +9,13 @@
   var table = document.getElementById("workloads");
   var filterBox = document.getElementById("filter");
   var view = readView();
+  var RANKS = {
+    status: { Failed: 0, Progressing: 1, Success: 2, other: 3 },
+    syncer: { Failing: 0, Stale: 1, Missing: 2, Healthy: 3, other: 4 }
+  };
+  var COLS = table ? Array.prototype.map.call(table.tHead.querySelectorAll("th[data-key]"), function (th) {
+    return th.getAttribute("data-key");
+  }) : [];
 
   function readView() {
     var text = location.hash.slice(1);
@@ -40,12 +49,22 @@
     document.querySelectorAll("time[datetime]").forEach(function (el) {
       var iso = el.getAttribute("datetime");
       if (!el.title) { var d = new Date(iso); el.title = isNaN(d) ? iso : d.toLocaleString(); }
-      el.textContent = ago(iso, now);
+      var text = ago(iso, now);
+      if (el.textContent !== text) { el.textContent = text; }
     });
   }
 
   function rows() {
     return table ? Array.prototype.slice.call(table.tBodies[0].querySelectorAll("tr.row")) : [];
+  }
+
+  /* Rows the server just sent (first load, refresh) are in its order: remember it, and name their cells. */
+  function prepare() {
+    rows().forEach(function (row, i) {
+      if (row.kcdIndex !== undefined) { return; }
+      row.kcdIndex = i;
+      for (var c = 0; c < row.cells.length && c < COLS.length; c++) { row.cells[c].setAttribute("data-col", COLS[c]); }
+    });
   }
 
   function cellText(row, col) {
@@ -74,10 +93,21 @@
     if (none) { none.hidden = !(terms.length && all.length && !shown); }
   }
 
-  function sortKey(row, key, numeric) {
+  function sortKey(row, key, type) {
     var cell = row.querySelector('td[data-col="' + key + '"]');
-    var v = cell ? (cell.getAttribute("data-sort") || cell.textContent.trim()) : "";
-    return numeric ? parseFloat(v) || 0 : v.toLowerCase();
+    if (!cell) { return type === "num" ? 0 : ""; }
+    if (RANKS[key]) {
+      var badge = cell.querySelector(".badge"), name = badge ? badge.textContent : "";
+      return Object.prototype.hasOwnProperty.call(RANKS[key], name) ? RANKS[key][name] : RANKS[key].other;
+    }
+    if (type === "time") {
+      var time = cell.querySelector("time[datetime]");
+      return time ? time.getAttribute("datetime") : "";
+    }
+    var v = cell.textContent.trim();
+    var link = cell.querySelector("a.wl");
+    if (link) { v = link.textContent + "/" + v.slice(link.textContent.length).trim(); }  /* name/namespace · kind */
+    return type === "num" ? parseFloat(v) || 0 : v.toLowerCase();
   }
 
   function applySort() {
@@ -89,20 +119,18 @@
       h.setAttribute("aria-sort", on ? (view.dir === "desc" ? "descending" : "ascending") : "none");
       if (on) { th = h; }
     });
-    var numeric = th && th.getAttribute("data-type") === "num";
+    var type = th ? th.getAttribute("data-type") : null;
     var sign = view.dir === "desc" ? -1 : 1;
-    var list = rows();
+    var list = rows().map(function (row) { return { row: row, key: th ? sortKey(row, view.sort, type) : 0 }; });
     list.sort(function (a, b) {
-      var ia = +a.getAttribute("data-index"), ib = +b.getAttribute("data-index");
-      if (!th) { return ia - ib; }
-      var ka = sortKey(a, view.sort, numeric), kb = sortKey(b, view.sort, numeric);
-      return ka < kb ? -sign : ka > kb ? sign : ia - ib;
+      var ia = a.row.kcdIndex, ib = b.row.kcdIndex;
+      return a.key < b.key ? -sign : a.key > b.key ? sign : ia - ib;
     });
     var body = table.tBodies[0];
-    list.forEach(function (row) { body.appendChild(row); });
+    list.forEach(function (entry) { body.appendChild(entry.row); });
   }
 
-  function apply() { applySort(); applyFilter(); tick(); }
+  function apply() { prepare(); applySort(); applyFilter(); tick(); }
 
   function setOnline(ok, why) {
     var el = document.getElementById("live-state");
@@ -151,6 +179,10 @@
     filterBox.value = view.q;
     filterBox.addEventListener("input", function () { view.q = filterBox.value.trim(); saveView(); applyFilter(); });
   }
+  document.addEventListener("mouseover", function (ev) {
+    var el = ev.target.closest ? ev.target.closest(".ver, .clip") : null;
+    if (el && !el.title && el.scrollWidth > el.clientWidth) { el.title = el.textContent; }
+  });
   document.addEventListener("click", function (ev) {
     var counter = ev.target.closest("[data-filter]");
     if (!counter || !filterBox) { return; }

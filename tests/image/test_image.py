@@ -1,10 +1,11 @@
 """The built image, run here with `buildah run` (no Docker engine): non-root, no compiler, and its controller and
-syncer entry points rolling a pushed version out on the local control plane with ServiceAccount tokens.
+syncer entry points rolling a pushed version out on the local control plane with ServiceAccount tokens, and its
+webhook answering an AdmissionReview.
 
 The image is `localhost/kcd:dev` (KCD_IMAGE) made by `make image`; with KCD_IMAGE_BUILD=1 the test builds it first.
-The controller runs as the chart's ServiceAccount `kcd` (chart installed with crds.install=false). The chart has no
-syncer identity yet, so the syncer's ServiceAccount and Role are the test's own (tests/sidecar/cluster.py `grant`:
-get/watch its KCD, get/update/create its Lease, get/patch its workload).
+The controller runs as the chart's ServiceAccount `kcd` (chart installed with crds.install=false), the webhook as the
+chart's `kcd-webhook`; the syncer's ServiceAccount and Role are the test's own (tests/sidecar/cluster.py `grant`: the
+same rights as the library chart's `kcd-syncer.rules`, tested in tests/chart/test_rbac.py).
 """
 
 from __future__ import annotations
@@ -198,3 +199,121 @@ def _rolled_out(api: Any, namespace: str, image_repo: str, version: str, syncer:
     )
     wait_status(api, namespace, "web", timeout=120, currStatus="Success", successVersion=version)
     assert image_of(api, namespace, "Deployment", "web") == f"{image_repo}:{version}"
+
+
+def test_the_images_webhook_answers_an_admission_review_with_the_syncer_for_the_pods_workload(
+    image: str,
+    container: Callable[[], str],
+    cluster: Cluster,
+    kube_api: Any,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """`kcd webhook` in the image, as the chart's webhook ServiceAccount, with the container the chart rendered."""
+    import base64
+    import json
+    import ssl
+    import urllib.request
+
+    from tests.chart.helm import CHART, helm
+    from tests.webhook.certs import serving_cert
+
+    if cluster.pki is None:
+        pytest.skip("needs the local control plane's CA to write token kubeconfigs")
+    crd.install(kube_api)
+    helm(
+        "install", "kcd", str(CHART), "--namespace", namespace, "-f", str(CHART / "ci" / "default-values.yaml"),
+        "--set", "crds.install=false", kubeconfig=cluster.kubeconfig,
+    )  # fmt: skip
+    try:
+        share = tmp_path / "share"
+        share.mkdir(mode=0o755)
+        bundle = base64.b64decode(serving_cert(share / "certs"))
+        template = client.CoreV1Api(kube_api).read_namespaced_config_map("kcd-syncer", namespace).data
+        (share / "container.yaml").write_text(template["container.yaml"])
+        token = (
+            client.CoreV1Api(kube_api)
+            .create_namespaced_service_account_token("kcd-webhook", namespace, {"spec": {"expirationSeconds": 3600}})
+            .status.token
+        )
+        write_kubeconfig(share / "kubeconfig", server=cluster.server, pki=cluster.pki, token=token)
+        for path in [share / "certs", *share.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+        port, health = free_port(), free_port()
+        procs = ProcGroup(tmp_path / "logs")
+        try:
+            proc = procs.start(
+                "image-webhook",
+                [*RUN, "-v", f"{share}:/etc/kcd:ro", container(), "--", "kcd", "webhook",
+                 "--kubeconfig", "/etc/kcd/kubeconfig", "--port", str(port), "--health-port", str(health),
+                 "--cert-dir", "/etc/kcd/certs", "--container-template", "/etc/kcd/container.yaml",
+                 "--configmap-key", f"{namespace}/kcd-version"],
+            )  # fmt: skip
+            tls = ssl.create_default_context(cadata=bundle.decode())
+            review = _admission_review(namespace)
+            request = urllib.request.Request(
+                f"https://127.0.0.1:{port}/inject",
+                data=json.dumps(review).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+
+            def answer() -> dict[str, Any] | None:
+                try:
+                    with urllib.request.urlopen(request, context=tls, timeout=5) as resp:  # noqa: S310
+                        return dict(json.load(resp))
+                except OSError:
+                    return None
+
+            wait_until(lambda: answer() is not None, what="kcd webhook in the image answering", timeout=90, proc=proc)
+            response = (answer() or {})["response"]
+        finally:
+            procs.stop()
+    finally:
+        helm("uninstall", "kcd", "--namespace", namespace, kubeconfig=cluster.kubeconfig, check=False)
+    assert response["uid"] == review["request"]["uid"]
+    assert response["allowed"] is True
+    patch = json.loads(base64.b64decode(response["patch"]))
+    added = [op["value"] for op in patch if op["op"] == "add" and "initContainers" in op["path"]]
+    syncers = [c for v in added for c in (v if isinstance(v, list) else [v]) if c.get("name") == "kcd-syncer"]
+    assert len(syncers) == 1
+    env = {e["name"]: e.get("value") for e in syncers[0]["env"]}
+    assert (env["KCD_NAME"], env["KCD_WORKLOAD_KIND"], env["KCD_WORKLOAD_NAME"]) == ("web", "StatefulSet", "db")
+    assert syncers[0]["restartPolicy"] == "Always"
+
+
+def _admission_review(namespace: str) -> dict[str, Any]:
+    """What the API server sends for a labelled pod of StatefulSet `db` (its owner needs no lookup)."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "db-0",
+            "namespace": namespace,
+            "labels": {"kcd.io/inject": "true", "app": "db"},
+            "annotations": {"kcd.io/kcd": "web"},
+            "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": "1", "controller": True}
+            ],
+        },
+        "spec": {"containers": [{"name": "app", "image": "127.0.0.1:5000/team/db:abc1234"}]},
+    }
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": "7b1c6c7e-0000-4000-8000-000000000001",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+            "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": "db-0",
+            "namespace": namespace,
+            "operation": "CREATE",
+            "userInfo": {"username": "system:serviceaccount:kube-system:statefulset-controller"},
+            "object": pod,
+            "oldObject": None,
+            "dryRun": False,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
+        },
+    }

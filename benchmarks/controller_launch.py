@@ -7,6 +7,8 @@ Everything after `--` goes to the `kcd` command line unchanged. Without options 
   holds several resyncs of every KCD. `kcd run` builds its Settings from its flags and has none for this one; the
   launcher replaces the Settings that reach `kcd.controller.run`.
 - `--profile FILE`: cProfile of the main thread (kopf's event loop; the steps run on pool threads), written at exit.
+- `--memdump FILE`: on SIGUSR1, write where the memory is to FILE (benchmarks.controller_memory: RSS, glibc's heap,
+  live objects by type, and tracemalloc's top lines when PYTHONTRACEMALLOC is set).
 Each option it applies is logged as one JSON line, so the benchmark can check that it took effect.
 """
 
@@ -42,7 +44,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="benchmarks.controller_launch")
     parser.add_argument("--idle-resync", type=float, default=None)
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--memdump", default=None)
     args = parser.parse_args(argv[:split])
+    if args.memdump:
+        from benchmarks import controller_memory
+
+        controller_memory.install_dump(args.memdump)
     if args.idle_resync is not None:
         _with_resync(args.idle_resync)
     sys.argv = ["kcd", *argv[split + 1 :]]

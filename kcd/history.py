@@ -11,19 +11,23 @@ the `History` protocol with it (read the ConfigMap, `decode`, `add`, `encode`, w
   configmap_name(workload) -> str;  configmap(namespace=, workload=, records=) -> dict   (the whole ConfigMap body)
   History: Protocol with load(namespace, workload) and add(namespace, workload, record, *, max_entries)
 
-`add` is idempotent: adding a record equal to the newest one changes nothing. A controller that derives every field of
-a record from its persisted rollout state (status.rollout) can therefore retry the write after a restart without
-doubling the entry.
+`add` is idempotent: adding a record of the same rollout as the newest one changes nothing. The same rollout: equal in
+everything but `time`, `durationSeconds` and `reason`, and the newest record's time is not before the new record's
+start (`time` - `durationSeconds`); a record of an earlier rollout of that version ended before this one started. A
+controller that ends a rollout in the step that saw it done (no Recording phase persisted first) can therefore retry
+that step after a restart without doubling the entry, though its time and progress message differ the second time.
+Two rollouts of one version with one outcome that end and start within the same second count as one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from kcd.model import Outcome
+from kcd.model import Outcome, parse_time
 
 SUFFIX = ".history"
 LABEL = "kcd.io/history"
@@ -123,7 +127,7 @@ def add(records: Sequence[Record], record: Record, max_entries: int) -> list[Rec
     """
     if len(record.reason) > MAX_REASON_CHARS:
         record = dataclasses.replace(record, reason=record.reason[: MAX_REASON_CHARS - 1] + "…")
-    merged = list(records) if records and records[0] == record else [record, *records]
+    merged = list(records) if records and same_rollout(records[0], record) else [record, *records]
     kept: list[Record] = []
     size = 2  # the brackets
     for item in merged[: max(1, max_entries)]:
@@ -132,6 +136,22 @@ def add(records: Sequence[Record], record: Record, max_entries: int) -> list[Rec
             break
         kept.append(item)
     return kept
+
+
+def _identity(record: Record) -> Record:
+    return dataclasses.replace(record, time="", duration_seconds=0.0, reason="")
+
+
+def same_rollout(newest: Record, record: Record) -> bool:
+    """`record` is a second write of the rollout `newest` recorded (see the module's docstring)."""
+    if newest == record:
+        return True
+    if _identity(newest) != _identity(record):
+        return False
+    recorded, ended = parse_time(newest.time), parse_time(record.time)
+    if recorded is None or ended is None:
+        return False
+    return recorded >= ended - datetime.timedelta(seconds=record.duration_seconds)
 
 
 def configmap(*, namespace: str, workload: str, records: Sequence[Record]) -> dict[str, Any]:

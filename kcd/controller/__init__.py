@@ -134,10 +134,10 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
             cache.remove("KCD", key[0], name)
             loops.stop(key)
             return
-        cache.put(body, "KCD")
+        changed = cache.put(body, "KCD")
         loops.ensure(key)
         # Our own status write comes back as an event: stepping again for it would only re-read what we wrote.
-        if not reconciler.own_write(key[0], name, meta.get("resourceVersion")):
+        if changed and not reconciler.own_write(key[0], name, meta.get("resourceVersion")):
             loops.wake(key)
 
     def workload_handler(kind: str) -> Callable[..., Any]:
@@ -146,8 +146,8 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
             before = cache.get(kind, ns, name)
             if kwargs["type"] == "DELETED":
                 cache.remove(kind, ns, name)
-            else:
-                cache.put(body, kind)
+            elif not cache.put(body, kind):
+                return  # nothing a step reads changed (or our own write's echo): no KCD to wake
             # Wake the KCDs that select it now and those that selected it before a label change.
             labels = [dict((body.get("metadata") or {}).get("labels") or {})]
             if before is not None:
@@ -214,6 +214,7 @@ def run(settings: Settings) -> int:
     from kcd.kube.events import setup_logging
     from kcd.kube.leader import LeaderElector
 
+    memtrim.one_arena()  # before any thread allocates (kcd.controller.memtrim)
     setup_logging(settings.log_level)
     kube = Kube.from_config(settings.kubeconfig)
     stop = threading.Event()  # ends the lease renewal thread (and the wait for leadership)

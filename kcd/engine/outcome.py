@@ -1,14 +1,27 @@
 """How a rollout ends: failed (rolled back when enabled), superseded, or recorded with its outcome. Pure.
 
 Shared by every strategy: whatever the phases before, the end is the Recording phase (config ConfigMap on success,
-one history record per selected workload, the final status), so both strategies record and quarantine alike.
+one history record per selected workload, the final status), so both strategies record and quarantine alike. The
+step that moves a rollout into Recording usually records it at once (record_now); a persisted Recording phase (a
+refused write, an older controller) is finished by the next step.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from kcd.engine.plan import Action, AddHistory, Emit, Plan, SetConfig, WriteStatus, elapsed, go, with_conditions
+from kcd.engine.plan import (
+    WORKLOAD_WRITES,
+    Action,
+    AddHistory,
+    Emit,
+    Plan,
+    SetConfig,
+    WriteStatus,
+    elapsed,
+    go,
+    with_conditions,
+)
 from kcd.engine.view import View
 from kcd.history import Record
 from kcd.model import CurrStatus, Outcome, Phase, Reason, RolloutState, Status, format_time, parse_time, quarantine
@@ -100,6 +113,28 @@ def finish(view: View, rollout: RolloutState) -> Plan:
     # One more step at once: the steady state after the rollout (a quarantine, a lost workload) is reported now,
     # not at the next resync.
     return Plan(actions=tuple(actions), again=True)
+
+
+def record_now(view: View, plan: Plan) -> Plan:
+    """`plan` (decided on `view`) moves a rollout into Recording: record it in the same step, so that the config
+    ConfigMap, the history and the final status follow at once, in one status write instead of two (a persisted
+    Recording phase, then the end). Resuming stays safe: killed before the final write, the next step decides the same
+    end again, set_config finds its value there and history.add knows the record (the same rollout). A plan that also
+    writes workloads is left as it is: the end is recorded on the watched state after those writes."""
+    status = plan.status
+    ending = status.rollout if status is not None else None
+    before = view.kcd.status.rollout
+    if (
+        status is None
+        or ending is None
+        or ending.phase is not Phase.RECORDING
+        or (before is not None and before.phase is Phase.RECORDING)
+        or any(isinstance(a, WORKLOAD_WRITES) for a in plan.actions)
+    ):
+        return plan
+    ended = finish(dataclasses.replace(view, kcd=dataclasses.replace(view.kcd, status=status)), ending)
+    kept = tuple(a for a in plan.actions if not isinstance(a, WriteStatus))
+    return dataclasses.replace(ended, actions=(*kept, *ended.actions))
 
 
 def supersede(

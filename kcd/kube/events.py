@@ -85,7 +85,7 @@ class ObjectRef:
     uid: str = ""
 
 
-@dataclass
+@dataclass(slots=True)  # thousands of them: no __dict__ each
 class _Written:
     """The Event last written for one key. Its lock serialises the API calls for that key: two threads emitting the
     same Event at once must not both post a new one."""

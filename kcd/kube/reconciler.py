@@ -3,7 +3,9 @@
 No read of the API server in the common path: the KCD and its workloads come from kcd.kube.cache (kopf's watch events
 and the responses of our own writes). The plan's actions run in kcd.engine.plan's order, the status write (conditional
 on the KCD's resourceVersion) after everything it records, Events last; a failure before the status write leaves the
-phase as it was, so the step runs again and its idempotent actions do nothing twice.
+phase as it was, so the step runs again and its idempotent actions do nothing twice. A rollout that a step sees done
+(or failed for good) is recorded in that same step (kcd.engine.outcome.record_now): two status writes per rollout,
+the start and the end, not a persisted Recording phase in between.
 
 Errors: a status write rejected as stale (409) reads the KCD once and decides again on fresh state; a workload that is
 gone (404) leaves the cache and the step decides again; a write refused for good (4xx other than 409/429: forbidden,
@@ -24,6 +26,7 @@ from typing import Any
 from kcd import metrics, syncerhealth
 from kcd.engine import plan as actions
 from kcd.engine import verify
+from kcd.engine.outcome import record_now
 from kcd.engine.rollout import api_failed, decide
 from kcd.engine.view import Job, Probe, View, Workload, workload_from_body
 from kcd.errors import ApiError, Conflict, NotFound
@@ -93,7 +96,7 @@ class Reconciler:
             self._invalid(body, str(err))
             return StepResult()
         view = self.view(kcd, body)
-        plan = decide(view)
+        plan = record_now(view, decide(view))
         rv = str(body["metadata"].get("resourceVersion", ""))
         try:
             return self._execute(kcd, plan, rv)

@@ -205,3 +205,19 @@ def test_a_small_adapter_over_encode_decode_add_satisfies_the_history_protocol()
     store.add("apps", "web", _record("v3"), max_entries=2)
     assert [r.version for r in store.load("apps", "web")] == ["v3", "v2"]
     assert store.load("apps", "other") == []
+
+
+def test_a_second_write_of_the_same_rollout_changes_nothing_though_its_time_and_reason_differ() -> None:
+    # The step that saw the rollout done wrote the record, then died before the status write: the next step writes the
+    # record of the same rollout again, 10 s later and with another progress message.
+    first = _record("v2", time="2026-11-26T12:00:00Z", duration_seconds=30.0, reason="1 of 2 available")
+    again = _record("v2", time="2026-11-26T12:00:10Z", duration_seconds=40.0, reason="2 of 2 available")
+    once = history.add([_record("v1")], first, max_entries=50)
+    assert history.add(once, again, max_entries=50) == once
+
+
+def test_the_same_version_rolled_out_again_after_the_last_record_is_a_new_entry() -> None:
+    first = _record("v2", time="2026-11-26T12:00:00Z", duration_seconds=30.0)
+    later = _record("v2", time="2026-11-26T13:00:00Z", duration_seconds=30.0)  # started at 12:59:30, after the first
+    once = history.add([], first, max_entries=50)
+    assert [r.time for r in history.add(once, later, max_entries=50)] == [later.time, first.time]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from kcd.engine.outcome import record_now
 from kcd.engine.plan import AddHistory, Plan, SetConfig, WriteStatus
 from kcd.engine.rollout import decide
 from kcd.engine.view import Candidate, View, Workload
@@ -236,3 +237,34 @@ def test_paused_kcd_does_not_start_a_rollout() -> None:
     plan = step(k, [target(cand="bbbbb22")], NOW)
     assert plan.status is None or plan.status.rollout is None
     assert [e.reason for e in plan.events] == [Reason.PAUSED]
+
+
+def test_a_rollout_seen_done_is_recorded_in_the_same_step_with_one_status_write() -> None:
+    k = kcd(live(), config={"name": "versions", "key": "app"})
+    for _ in range(2):  # start, patch
+        k = apply(k, step(k, [target(cand="bbbbb22")], NOW))
+    rolled = [target(f"{REPO}:bbbbb22", cand="bbbbb22")]
+    view = View(k, tuple(rolled), NOW + datetime.timedelta(seconds=30))
+    plan = record_now(view, decide(view))
+    assert len(plan.of(WriteStatus)) == 1
+    assert plan.status is not None and plan.status.rollout is None
+    assert (plan.status.curr_status, plan.status.success_version) == (CurrStatus.SUCCESS, "bbbbb22")
+    assert config(plan) == ["bbbbb22"]
+    assert history(plan) == [("bbbbb22", Outcome.SUCCESS, "web")]
+    assert [e.reason for e in plan.events] == [Reason.ROLLOUT_SUCCEEDED]
+
+
+def test_a_failed_rollout_without_rollback_is_recorded_in_the_same_step_with_both_events() -> None:
+    k, broken = _failing(False, live())
+    view = View(k, tuple(broken), NOW)
+    plan = record_now(view, decide(view))
+    assert plan.status is not None and plan.status.rollout is None and plan.status.curr_status is CurrStatus.FAILED
+    assert [o for _, o, _ in history(plan)] == [Outcome.FAILED]
+    assert [e.reason for e in plan.events] == [Reason.ROLLOUT_FAILED, Reason.ROLLOUT_FAILED]
+
+
+def test_a_plan_that_writes_workloads_is_not_recorded_in_the_same_step() -> None:
+    k = kcd(live())
+    view = View(k, (target(cand="bbbbb22"),), NOW)
+    plan = decide(view)
+    assert record_now(view, plan) == plan

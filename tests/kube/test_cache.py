@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from kcd.engine.view import MANAGERS_KEY
-from kcd.kube.cache import Cache, project
+from kcd.kube.cache import Cache
+from kcd.kube.projection import project
 
 
 def deployment(name: str, rv: str, labels: dict[str, str], image: str = "r/app:1", ns: str = "prod") -> dict[str, Any]:
@@ -69,6 +70,16 @@ def test_an_older_resource_version_never_replaces_a_newer_one() -> None:
     cache.put(deployment("web", "9", {"app": "web"}, image="r/app:old"))  # a late watch event after our own write
     body = cache.get("Deployment", "prod", "web")
     assert body is not None and body["spec"]["template"]["spec"]["containers"][0]["image"] == "r/app:new"
+
+
+def test_put_tells_whether_anything_but_the_resource_version_changed() -> None:
+    cache = Cache()
+    assert cache.put(deployment("web", "10", {"app": "web"}))  # first sight
+    assert not cache.put(deployment("web", "10", {"app": "web"}))  # the watch event of our own write's response
+    assert not cache.put(deployment("web", "11", {"app": "web"}))  # only what the projection drops changed
+    assert not cache.put(deployment("web", "9", {"app": "web"}, image="r/app:old"))  # older: not kept
+    assert cache.put(deployment("web", "12", {"app": "web"}, image="r/app:2"))
+    assert cache.put(deployment("web", "13", {"app": "web", "tier": "x"}, image="r/app:2"))
 
 
 def test_workloads_are_found_by_every_pair_of_the_selector_and_follow_label_changes() -> None:

@@ -27,6 +27,7 @@ import aiohttp
 import kopf
 
 from kcd import kinds, syncerhealth
+from kcd.controller import probes
 from kcd.controller.loops import Loops
 from kcd.engine.verify import VERIFY_FOR
 from kcd.kube.api import Kube
@@ -208,9 +209,19 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
     return registry
 
 
+ELECTION, EVENT_LOOP = "election", "event-loop"  # the heartbeats /healthz checks (kcd.controller.probes)
+
+
+async def _beat(beats: probes.Heartbeats) -> None:
+    """The event loop's heartbeat: a loop blocked for a minute (a stuck step, a deadlock) fails /healthz."""
+    while True:
+        beats.beat(EVENT_LOOP, 60.0)
+        await asyncio.sleep(5)
+
+
 def run(settings: Settings) -> int:
     """`kcd run`: (optionally) win the Lease, then run kopf until SIGTERM/SIGINT or a lost Lease; the exit code."""
-    from kcd.controller import memtrim, probes
+    from kcd.controller import memtrim
     from kcd.kube.events import setup_logging
     from kcd.kube.leader import LeaderElector
 
@@ -219,15 +230,25 @@ def run(settings: Settings) -> int:
     kube = Kube.from_config(settings.kubeconfig)
     stop = threading.Event()  # ends the lease renewal thread (and the wait for leadership)
     state = {"running": False, "lost": False}
-    server = probes.serve(settings.bind, settings.port, ready=lambda: state["running"] or not settings.leader_elect)
+    beats = probes.Heartbeats()
+    server = probes.serve(
+        settings.bind,
+        settings.port,
+        # A standby is Ready while the API server answers its election rounds: readiness never waits for leadership.
+        ready=lambda: state["running"] or beats.fresh(ELECTION),
+        role=lambda: "leader" if state["running"] else "standby",
+        beats=beats,
+    )
     elector = None
     if settings.leader_elect:
+        limit = max(30.0, 2.0 * settings.lease_seconds)
         elector = LeaderElector(
             kube,
             settings.lease_namespace,
             settings.lease_name,
             lease_seconds=settings.lease_seconds,
             retry_period=max(0.5, settings.lease_seconds / 7.5),
+            on_answer=lambda: beats.beat(ELECTION, limit),
         )
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
         won = elector.wait_for_leadership(stop)
@@ -251,6 +272,7 @@ def run(settings: Settings) -> int:
 
         if elector is not None:
             threading.Thread(target=elector.keep_renewing, args=(stop, lost), daemon=True, name="kcd-lease").start()
+        beating = asyncio.create_task(_beat(beats))
         await kopf.operator(
             registry=registry,
             standalone=True,
@@ -258,13 +280,17 @@ def run(settings: Settings) -> int:
             namespaces=[settings.namespace] if settings.namespace else (),
             stop_flag=kopf_stop,
         )
+        beating.cancel()
 
     state["running"] = True
+    probes.LEADER.set(1)
     log.info("controller started", extra={"namespace": settings.namespace or "*", "leader": bool(elector)})
     try:
         asyncio.run(operate())
     finally:
         state["running"] = False
+        probes.LEADER.set(0)
+        beats.forget(EVENT_LOOP)
         stop.set()
         if elector is not None and not state["lost"]:
             elector.release()

@@ -36,6 +36,9 @@ class LeaderElector:
     retry_period: float = 2.0
     clock: Callable[[], float] = time.time
     is_leader: bool = False
+    # Called after each round of the election the API server answered (won or not): the process's liveness and a
+    # standby's readiness follow it (kcd.controller.probes).
+    on_answer: Callable[[], None] = lambda: None
 
     def try_acquire_or_renew(self) -> bool:
         """One round of the election; True when this process holds the Lease afterwards."""
@@ -74,7 +77,9 @@ class LeaderElector:
     def wait_for_leadership(self, stop: threading.Event) -> bool:
         """Block until this process leads (True) or `stop` is set (False)."""
         while not stop.is_set():
-            if self.try_acquire_or_renew():
+            won = self.try_acquire_or_renew()
+            self.on_answer()
+            if won:
                 self.is_leader = True
                 log.info("acquired leadership", extra={"lease": f"{self.namespace}/{self.name}", "id": self.identity})
                 return True
@@ -92,6 +97,7 @@ class LeaderElector:
                 ok = False
             if ok:
                 last_ok = self.clock()
+                self.on_answer()
             elif self.clock() - last_ok > self.lease_seconds * 2 / 3:
                 # Stop acting before the lease can have expired for the others (client-go's renewDeadline).
                 self.is_leader = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,22 @@ class Controller:
         return [ln for ln in self.lines() if ln.get("msg") == "image set" and (kcd is None or ln.get("kcd") == kcd)]
 
     def ready(self) -> bool:
+        return self.probe("/readyz")[0] == 200
+
+    def leads(self) -> bool:
+        """Ready as the leader (/readyz names the role: a standby is Ready too)."""
+        return self.probe("/readyz") == (200, "ready (leader)")
+
+    def probe(self, path: str) -> tuple[int, str]:
+        """(status, body) of one of the controller's probes; (0, "") while it does not answer."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as resp:  # noqa: S310
-                return bool(resp.status == 200)
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as resp:  # noqa: S310
+                return int(resp.status), resp.read().decode().strip()
+        except urllib.error.HTTPError as err:
+            with err:
+                return int(err.code), err.read().decode().strip()
         except OSError:
-            return False
+            return 0, ""
 
 
 def start(

@@ -44,7 +44,10 @@ def test_only_the_lease_holder_acts_and_killing_it_hands_over(
     ha = ["--namespace", namespace, "--leader-elect", "--lease-namespace", namespace, "--lease-seconds", "4"]
     b = kcdrun.start(procs, Path(cluster.kubeconfig), name="kcd-b", extra=ha, wait_ready=False)
     leader, standby = (a, b) if any(ln.get("msg") == "acquired leadership" for ln in a.lines()) else (b, a)
-    assert not standby.ready()  # a standby reports not ready: it does not act
+    # Ready without leading: a surged pod of a rolling update must be Ready for `helm upgrade --wait` to finish.
+    wait_until(standby.ready, what="the standby Ready", timeout=30, proc=standby.proc)
+    assert standby.probe("/readyz") == (200, "ready (standby)")
+    assert leader.leads() and not standby.leads()
 
     create(kube_api, namespace, workload("Deployment", "app"))
     create(kube_api, namespace, kcd_body("app"))
@@ -53,7 +56,7 @@ def test_only_the_lease_holder_acts_and_killing_it_hands_over(
     assert len(leader.image_patches()) == 1 and standby.image_patches() == []
 
     leader.proc.popen.send_signal(signal.SIGKILL)
-    wait_until(standby.ready, what="the standby takes over", timeout=30, proc=standby.proc)
+    wait_until(standby.leads, what="the standby takes over", timeout=30, proc=standby.proc)
     announce(kube_api, namespace, "Deployment", "app", "ccccc33", when="2026-11-26T12:05:00Z")
     wait_status(kube_api, namespace, "app", currStatus="Success", successVersion="ccccc33")
     assert len(standby.image_patches()) == 1

@@ -116,3 +116,25 @@ def test_chart_installs_into_the_cluster_and_its_deployment_becomes_available(
     listed = helm("list", "--namespace", namespace, "--short", kubeconfig=cluster.kubeconfig).stdout.split()
     assert listed == ["kcd"]
     helm("uninstall", "kcd", "--namespace", namespace, "--wait", kubeconfig=cluster.kubeconfig)
+
+
+@pytest.mark.cluster
+def test_a_second_release_installs_beside_a_crd_another_release_or_a_person_owns(
+    cluster: Any, kube_api: Any, namespace: str
+) -> None:
+    """crds.install left on: the chart renders the CRD only when none exists or this release owns it (without that,
+    Helm refuses the release: the CRD exists and belongs to someone else)."""
+    crd.install(kube_api)  # the session's CRD: not this release's
+    extensions = client.ApiextensionsV1Api(kube_api)
+    before = extensions.read_custom_resource_definition("kcds.kcd.io").metadata.annotations or {}
+    values = str(CHART / "ci" / "default-values.yaml")
+    off = ("--set", "api.enabled=false", "--set", "webhook.enabled=false", "--set", "replicas=0")
+    helm("install", "second", str(CHART), "--namespace", namespace, "-f", values, *off, kubeconfig=cluster.kubeconfig)
+    try:
+        manifest = helm("get", "manifest", "second", "--namespace", namespace, kubeconfig=cluster.kubeconfig).stdout
+        assert "kind: CustomResourceDefinition" not in manifest
+        after = extensions.read_custom_resource_definition("kcds.kcd.io").metadata.annotations or {}
+        assert after.get("meta.helm.sh/release-name") == before.get("meta.helm.sh/release-name")
+    finally:
+        helm("uninstall", "second", "--namespace", namespace, kubeconfig=cluster.kubeconfig)
+    assert extensions.read_custom_resource_definition("kcds.kcd.io").metadata.name == "kcds.kcd.io"

@@ -4,8 +4,8 @@ webhook answering an AdmissionReview.
 
 The image is `localhost/kcd:dev` (KCD_IMAGE) made by `make image`; with KCD_IMAGE_BUILD=1 the test builds it first.
 The controller runs as the chart's ServiceAccount `kcd` (chart installed with crds.install=false), the webhook as the
-chart's `kcd-webhook`; the syncer's ServiceAccount and Role are the test's own (tests/sidecar/cluster.py `grant`: the
-same rights as the library chart's `kcd-syncer.rules`, tested in tests/chart/test_rbac.py).
+chart's `kcd-webhook`, the syncer as the ServiceAccount the chart makes for a standalone `syncers:` entry (its Role from
+the library chart's `kcd-syncer.rules`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.env.cluster import Cluster
 from tests.env.pki import write_kubeconfig
 from tests.env.procs import Proc, ProcGroup, free_port, wait_until
 from tests.env.registry import Registry
-from tests.sidecar.cluster import SyncerRun, grant, workload_annotations
+from tests.sidecar.cluster import SyncerRun, workload_annotations
 
 pytestmark = pytest.mark.image
 
@@ -117,21 +117,20 @@ def test_the_images_controller_and_syncer_roll_out_a_pushed_version_with_service
     if cluster.pki is None:
         pytest.skip("needs the local control plane's CA to write token kubeconfigs")
     crd.install(kube_api)
+    # The chart's standalone syncer entry gives the syncer its identity (ServiceAccount, Role from kcd-syncer.rules).
     helm(
         "install", "kcd", str(CHART), "--namespace", namespace, "-f", str(CHART / "ci" / "default-values.yaml"),
-        "--set", "crds.install=false", kubeconfig=cluster.kubeconfig,
+        "--set", "crds.install=false", "--set", "syncers[0].kcd=web", "--set", "syncers[0].kind=Deployment",
+        "--set", "syncers[0].workload=web", kubeconfig=cluster.kubeconfig,
     )  # fmt: skip
     # What the pods would mount, readable by the image's user (65534).
     share = tmp_path / "share"
     share.mkdir(mode=0o755)
     share.chmod(0o755)
-    token = (
-        client.CoreV1Api(kube_api)
-        .create_namespaced_service_account_token("kcd", namespace, {"spec": {"expirationSeconds": 3600}})
-        .status.token
+    write_kubeconfig(
+        share / "kubeconfig", server=cluster.server, pki=cluster.pki, token=_token(kube_api, namespace, "kcd")
     )
-    write_kubeconfig(share / "kubeconfig", server=cluster.server, pki=cluster.pki, token=token)
-    grant(kube_api, namespace, share / "syncer-token", kcd="web", workload="web")
+    (share / "syncer-token").write_text(_token(kube_api, namespace, "kcd-syncer-deployment-web"))
     shutil.copy(cluster.pki.ca_cert, share / "ca.crt")
     for path in share.iterdir():
         path.chmod(0o644)
@@ -189,6 +188,14 @@ def test_the_images_controller_and_syncer_roll_out_a_pushed_version_with_service
         helm("uninstall", "kcd", "--namespace", namespace, kubeconfig=cluster.kubeconfig, check=False)
 
 
+def _token(api: Any, namespace: str, service_account: str) -> str:
+    """A TokenRequest token of one of the chart's ServiceAccounts."""
+    request = {"spec": {"expirationSeconds": 3600}}
+    return str(
+        client.CoreV1Api(api).create_namespaced_service_account_token(service_account, namespace, request).status.token
+    )
+
+
 def _rolled_out(api: Any, namespace: str, image_repo: str, version: str, syncer: Proc) -> None:
     """The syncer annotated its workload with `version`, and the controller rolled it out (KCD Success)."""
     wait_until(
@@ -231,11 +238,7 @@ def test_the_images_webhook_answers_an_admission_review_with_the_syncer_for_the_
         bundle = base64.b64decode(serving_cert(share / "certs"))
         template = client.CoreV1Api(kube_api).read_namespaced_config_map("kcd-syncer", namespace).data
         (share / "container.yaml").write_text(template["container.yaml"])
-        token = (
-            client.CoreV1Api(kube_api)
-            .create_namespaced_service_account_token("kcd-webhook", namespace, {"spec": {"expirationSeconds": 3600}})
-            .status.token
-        )
+        token = _token(kube_api, namespace, "kcd-webhook")
         write_kubeconfig(share / "kubeconfig", server=cluster.server, pki=cluster.pki, token=token)
         for path in [share / "certs", *share.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)

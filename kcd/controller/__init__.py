@@ -23,10 +23,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import aiohttp
 import kopf
 
-from kcd import kinds, syncerhealth
+from kcd import kinds, kopfsession, syncerhealth
 from kcd.controller import probes
 from kcd.controller.loops import Loops
 from kcd.engine.verify import VERIFY_FOR
@@ -55,39 +54,6 @@ class NoDiffBase(kopf.DiffBaseStorage):
 
     def store(self, *, body: Any, patch: Any, essence: Any) -> None:
         return None
-
-
-def _connection(kube: Kube) -> kopf.ConnectionInfo:
-    cfg = kube.api.configuration
-    header = cfg.get_api_key_with_prefix("BearerToken") or cfg.get_api_key_with_prefix("authorization") or ""
-    scheme, _sep, token = header.partition(" ")
-    return kopf.ConnectionInfo(
-        server=cfg.host,
-        ca_path=cfg.ssl_ca_cert,
-        insecure=not cfg.verify_ssl,
-        scheme=scheme or None,
-        token=token or None,
-        certificate_path=cfg.cert_file,
-        private_key_path=cfg.key_file,
-    )
-
-
-def _login(kube: Kube) -> Callable[..., Any]:
-    """kopf logs in with the same credentials as kcd.kube.api, through a session with a bounded connection pool.
-
-    kopf's own session has no connection limit: any burst of kopf requests (finalizer patches for a thousand KCDs, say)
-    opens one TLS connection per concurrent request, each keeping a 256 KiB buffer (80 MB measured at 300 KCDs).
-    """
-
-    async def login(**_: Any) -> kopf.AiohttpSession:
-        info = _connection(kube)
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=KOPF_CONNECTIONS, ssl=info.as_ssl_context()),
-            headers=info.as_http_headers(),
-        )
-        return kopf.AiohttpSession(server=info.server, aiohttp_session=session)
-
-    return login
 
 
 def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> kopf.OperatorRegistry:
@@ -121,7 +87,7 @@ def build_registry(settings: Settings, kube: Kube, reconciler: Reconciler) -> ko
         # Filtered by the API server, not by kopf after receiving every Lease of the cluster (node heartbeats).
         settings.watching.label_selectors["coordination.k8s.io", "leases"] = syncerhealth.SELECTOR
 
-    kopf.on.login(registry=registry)(_login(kube))
+    kopf.on.login(registry=registry)(kopfsession.login(kube, connections=KOPF_CONNECTIONS))
 
     @kopf.on.startup(registry=registry)
     async def prime(**_: Any) -> None:

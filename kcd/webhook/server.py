@@ -16,10 +16,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import kopf
 
-from kcd import model
+from kcd import kopfsession, model
 from kcd.kube.api import Kube
 from kcd.webhook import inject
 from kcd.webhook.sources import KubeLookups, TemplateFile
@@ -62,7 +61,7 @@ def build_registry(kube: Kube, options: Options) -> kopf.OperatorRegistry:
             addr=options.address, port=options.port, certfile=options.certfile, pkeyfile=options.keyfile
         )
 
-    kopf.on.login(registry=registry)(_login(kube))
+    kopf.on.login(registry=registry)(kopfsession.login(kube, connections=4))
 
     @kopf.on.mutate(
         "", "v1", "pods", id=HANDLER_ID, operations=["CREATE"], labels={model.INJECT: "true"}, registry=registry
@@ -83,30 +82,6 @@ def build_registry(kube: Kube, options: Options) -> kopf.OperatorRegistry:
         )
 
     return registry
-
-
-def _login(kube: Kube) -> Any:
-    """kopf logs in with kcd.kube.api's credentials (one --kubeconfig for both)."""
-    cfg = kube.api.configuration
-
-    async def login(**_: Any) -> kopf.AiohttpSession:
-        header = cfg.get_api_key_with_prefix("BearerToken") or cfg.get_api_key_with_prefix("authorization") or ""
-        scheme, _sep, token = header.partition(" ")
-        info = kopf.ConnectionInfo(
-            server=cfg.host,
-            ca_path=cfg.ssl_ca_cert,
-            insecure=not cfg.verify_ssl,
-            scheme=scheme or None,
-            token=token or None,
-            certificate_path=cfg.cert_file,
-            private_key_path=cfg.key_file,
-        )
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=4, ssl=info.as_ssl_context()), headers=info.as_http_headers()
-        )
-        return kopf.AiohttpSession(server=info.server, aiohttp_session=session)
-
-    return login
 
 
 def run(kube: Kube, options: Options) -> int:

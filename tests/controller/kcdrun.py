@@ -37,15 +37,19 @@ class Controller:
         return self.probe("/readyz") == (200, "ready (leader)")
 
     def probe(self, path: str) -> tuple[int, str]:
-        """(status, body) of one of the controller's probes; (0, "") while it does not answer."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as resp:  # noqa: S310
-                return int(resp.status), resp.read().decode().strip()
-        except urllib.error.HTTPError as err:
-            with err:
-                return int(err.code), err.read().decode().strip()
-        except OSError:
-            return 0, ""
+        return probe(self.port, path)
+
+
+def probe(port: int, path: str) -> tuple[int, str]:
+    """(status, body) of one of the controller's probes on 127.0.0.1:`port`; (0, "") while it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:  # noqa: S310
+            return int(resp.status), resp.read().decode().strip()
+    except urllib.error.HTTPError as err:
+        with err:
+            return int(err.code), err.read().decode().strip()
+    except OSError:
+        return 0, ""
 
 
 def start(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from kcd.controller import probes
+from tests.controller.kcdrun import probe
 from tests.env.procs import free_port
 
 
@@ -18,15 +17,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def _get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:  # noqa: S310
-            return int(resp.status), resp.read().decode().strip()
-    except urllib.error.HTTPError as err:
-        with err:
-            return int(err.code), err.read().decode().strip()
 
 
 @pytest.fixture
@@ -47,7 +37,7 @@ def test_healthz_answers_ok_while_every_heartbeat_is_within_its_limit(served: tu
     beats.beat("election", 30)
     beats.beat("event-loop", 60)
     clock.now += 29
-    assert _get(port, "/healthz") == (200, "ok")
+    assert probe(port, "/healthz") == (200, "ok")
 
 
 def test_healthz_fails_naming_the_heartbeat_that_stopped(served: tuple) -> None:  # type: ignore[type-arg]
@@ -55,7 +45,7 @@ def test_healthz_fails_naming_the_heartbeat_that_stopped(served: tuple) -> None:
     beats.beat("election", 30)
     beats.beat("event-loop", 60)
     clock.now += 31
-    assert _get(port, "/healthz") == (503, "stuck: election")
+    assert probe(port, "/healthz") == (503, "stuck: election")
 
 
 def test_a_forgotten_heartbeat_no_longer_counts(served: tuple) -> None:  # type: ignore[type-arg]
@@ -63,13 +53,13 @@ def test_a_forgotten_heartbeat_no_longer_counts(served: tuple) -> None:  # type:
     beats.beat("event-loop", 60)
     beats.forget("event-loop")
     clock.now += 3600
-    assert _get(port, "/healthz") == (200, "ok")
+    assert probe(port, "/healthz") == (200, "ok")
 
 
 def test_readyz_names_the_role_ready_or_not(served: tuple) -> None:  # type: ignore[type-arg]
     port, _, _, state = served
-    assert _get(port, "/readyz") == (200, "ready (standby)")
+    assert probe(port, "/readyz") == (200, "ready (standby)")
     state.update(ready=False, role="standby")
-    assert _get(port, "/readyz") == (503, "not ready (standby)")
+    assert probe(port, "/readyz") == (503, "not ready (standby)")
     state.update(ready=True, role="leader")
-    assert _get(port, "/readyz") == (200, "ready (leader)")
+    assert probe(port, "/readyz") == (200, "ready (leader)")

@@ -14,21 +14,9 @@ import pytest
 from kcd import registries
 from kcd.model import CANDIDATE_SOURCE, CANDIDATE_VERSION
 from sidecar import kubeapi, leases
-from tests.sidecar.fakes import DIGEST_A, Clock, FakeApi, FakeRegistry, Loops, kcd, make_syncer, run
+from tests.sidecar.fakes import Clock, FakeApi, FakeRegistry, Loops, kcd, make_syncer, run
 
 API_DOWN = kubeapi.ApiError("GET: 503", 503)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def reg() -> FakeRegistry:
-    r = FakeRegistry()
-    r.push(DIGEST_A, "abc1234", "env-prod")
-    return r
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,7 @@ REPO = "127.0.0.1:5000/team/app"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def reg() -> FakeRegistry:
+def reg() -> FakeRegistry:  # env-qa too: candidates of another tag
     r = FakeRegistry()
     r.push(DIGEST_A, "abc1234", "env-prod", "env-qa")
     return r

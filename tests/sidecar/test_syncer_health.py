@@ -21,25 +21,13 @@ from tests.env.procs import ProcGroup, wait_until
 from tests.env.registry import Registry
 from tests.registries.faulty import FaultyRegistry
 from tests.sidecar.cluster import grant, setup_workload, start_syncer
-from tests.sidecar.fakes import DIGEST_A, Clock, FakeApi, FakeRegistry, kcd, make_syncer
+from tests.sidecar.fakes import Clock, FakeApi, FakeRegistry, kcd, make_syncer
 
 LEASE = "kcd-syncer-deployment-web"
 T0 = "2027-01-15T08:00:00Z"  # the fake clock's start
 DENIED = registries.AuthError(
     "HEAD http://127.0.0.1:5000/v2/team/app/manifests/env-prod: access denied (401 UNAUTHORIZED)"
 )
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def reg() -> FakeRegistry:
-    r = FakeRegistry()
-    r.push(DIGEST_A, "abc1234", "env-prod")
-    return r
 
 
 def notes(api: FakeApi) -> dict[str, str]:

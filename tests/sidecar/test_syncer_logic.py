@@ -13,18 +13,6 @@ from tests.sidecar.fakes import make_syncer as _syncer
 SOURCE = "127.0.0.1:5000/team/app:env-prod"
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def reg() -> FakeRegistry:
-    r = FakeRegistry()
-    r.push(DIGEST_A, "abc1234", "env-prod")
-    return r
-
-
 def test_the_first_poll_annotates_the_workload_with_version_digest_time_and_source(
     reg: FakeRegistry, clock: Clock
 ) -> None:

@@ -17,10 +17,10 @@ pytestmark = pytest.mark.chart
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
 
 
-def _install(namespace: str, kubeconfig: Path, *extra: str) -> None:
+def _install(namespace: str, kubeconfig: Path, *extra: str) -> str:
     """Install the chart without its CRD: the session's tests share one, which a release must not own."""
     values = str(CHART / "ci" / "default-values.yaml")
-    helm(
+    return helm(
         "install",
         "kcd",
         str(CHART),
@@ -32,7 +32,7 @@ def _install(namespace: str, kubeconfig: Path, *extra: str) -> None:
         "crds.install=false",
         *extra,
         kubeconfig=kubeconfig,
-    )
+    ).stdout
 
 
 @pytest.mark.parametrize("values", CI_VALUES, ids=[p.stem for p in CI_VALUES])
@@ -106,7 +106,9 @@ def test_chart_installs_into_the_cluster_and_its_deployment_becomes_available(
     cluster: Any, kube_api: Any, namespace: str
 ) -> None:
     crd.install(kube_api)
-    _install(namespace, cluster.kubeconfig, "--wait", "--timeout", "120s")
+    notes = _install(namespace, cluster.kubeconfig, "--wait", "--timeout", "120s")
+    assert f"kubectl -n {namespace} port-forward svc/kcd 8081" in notes
+    assert "Syncer injection is on" in notes
     apps = client.AppsV1Api(kube_api)
     wait_until(
         lambda: apps.read_namespaced_deployment_status("kcd", namespace).status.available_replicas == 1,

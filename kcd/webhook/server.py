@@ -1,7 +1,8 @@
 """kopf's side of the injection webhook: a small operator that watches nothing and serves one mutating handler.
 
-kopf's WebhookServer serves HTTPS on ``--address:--port`` with the chart's certificate (re-read when the mounted Secret
-changes: a rotated certificate is served without a restart) and routes ``POST /inject`` to the handler below. The
+kopf's WebhookServer serves HTTPS on ``--address:--port`` with the chart's certificate, loaded into an SSLContext of
+ours that is loaded again when the mounted Secret changes (kcd.webhook.sources.CertFiles, checked every 10 s): a
+rotated certificate is served without a restart and routes ``POST /inject`` to the handler below. The
 API server sends only pods labelled ``kcd.io/inject: "true"`` (the MutatingWebhookConfiguration's objectSelector); the
 handler's label filter is a second check. The handler never raises: a failed lookup admits the pod unchanged with a
 warning, because an error answer would *deny* the pod (failurePolicy Ignore covers only an unreachable webhook).
@@ -21,10 +22,11 @@ import kopf
 from kcd import kopfsession, model
 from kcd.kube.api import Kube
 from kcd.webhook import inject
-from kcd.webhook.sources import KubeLookups, TemplateFile
+from kcd.webhook.sources import CertFiles, KubeLookups, TemplateFile
 
 log = logging.getLogger("kcd.webhook")
 HANDLER_ID = "inject"  # the URL path: https://<host>:<port>/inject
+CERT_CHECK_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,17 @@ def handle(body: Any, namespace: str | None, lookups: inject.Lookups, template: 
         return inject.Decision(None, warnings=(f"kcd: syncer not injected: {type(err).__name__}: {err}",))
 
 
+async def _reload_forever(certs: CertFiles) -> None:
+    while True:
+        await asyncio.sleep(CERT_CHECK_SECONDS)
+        certs.refresh()
+
+
 def build_registry(kube: Kube, options: Options) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     lookups = KubeLookups(kube, options.configmap_key)
     template = TemplateFile(options.template)
+    certs = CertFiles(options.certfile, options.keyfile)
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -58,8 +67,20 @@ def build_registry(kube: Kube, options: Options) -> kopf.OperatorRegistry:
         settings.scanning.disabled = True  # no CRD watch: this operator watches nothing
         settings.admission.managed = None  # the chart owns the MutatingWebhookConfiguration
         settings.admission.server = kopf.WebhookServer(
-            addr=options.address, port=options.port, certfile=options.certfile, pkeyfile=options.keyfile
+            # kopf loads the files into our context (it generates a certificate when none is given); CertFiles
+            # loads them again into the same context when they change.
+            addr=options.address,
+            port=options.port,
+            certfile=options.certfile,
+            pkeyfile=options.keyfile,
+            context=certs.context,
         )
+
+    reloading: list[asyncio.Task[None]] = []  # a reference: the loop keeps only weak ones to its tasks
+
+    @kopf.on.startup(registry=registry)
+    async def watch_certificate(**_: Any) -> None:
+        reloading.append(asyncio.get_running_loop().create_task(_reload_forever(certs)))
 
     kopf.on.login(registry=registry)(kopfsession.login(kube, connections=4))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -118,3 +119,37 @@ class TemplateFile:
                 except (OSError, ValueError, yaml.YAMLError) as err:  # keep serving the last good one
                     log.warning("syncer container not reloaded: %s", err)
             return self._container
+
+
+class CertFiles:
+    """The serving certificate in one SSLContext, loaded again when its files change: the kubelet updates a mounted
+    Secret in place, and `load_cert_chain` on the same context gives every new TLS handshake the new certificate
+    without a restart (connections already open keep theirs; the caBundle trusts both CAs meanwhile)."""
+
+    def __init__(self, certfile: str, keyfile: str) -> None:
+        self.certfile, self.keyfile = certfile, keyfile
+        self.context = ssl.create_default_context(purpose=ssl.Purpose.CLIENT_AUTH)
+        self._stamp = self._files()
+        self.context.load_cert_chain(certfile, keyfile)
+
+    def _files(self) -> tuple[int, int, bytes]:
+        # mtimes and contents: a Secret update swaps a symlink, and a copy may keep the mtime of its source.
+        return (
+            os.stat(self.certfile).st_mtime_ns,
+            os.stat(self.keyfile).st_mtime_ns,
+            Path(self.certfile).read_bytes() + Path(self.keyfile).read_bytes(),
+        )
+
+    def refresh(self) -> bool:
+        """Load the files again when they changed; True when the served certificate changed."""
+        try:
+            stamp = self._files()
+            if stamp == self._stamp:
+                return False
+            self.context.load_cert_chain(self.certfile, self.keyfile)
+        except (OSError, ssl.SSLError) as err:  # half-written files: keep serving the last good certificate
+            log.warning("serving certificate not reloaded: %s", err)
+            return False
+        self._stamp = stamp
+        log.info("serving certificate reloaded", extra={"path": self.certfile})
+        return True

@@ -42,7 +42,17 @@ Returns JSON {cert, key, ca, bundle}.
 {{- $ns := .Release.Namespace -}}
 {{- $ca := genCA (printf "%s-ca" $service) 3650 -}}
 {{- $sans := list $service (printf "%s.%s" $service $ns) (printf "%s.%s.svc" $service $ns) (printf "%s.%s.svc.cluster.local" $service $ns) -}}
-{{- $cert := genSignedCert (printf "%s.%s.svc" $service $ns) nil $sans 3650 $ca -}}
+{{- $ips := list -}}
+{{- with .Values.webhook.url -}}
+{{- /* Registered by URL: the certificate names that host too (an IP address as an IP SAN). */ -}}
+{{- $host := (urlParse .).hostname -}}
+{{- if regexMatch "^[0-9.]+$" $host -}}
+{{- $ips = append $ips $host -}}
+{{- else if $host -}}
+{{- $sans = append $sans $host -}}
+{{- end -}}
+{{- end -}}
+{{- $cert := genSignedCert (printf "%s.%s.svc" $service $ns) $ips $sans 3650 $ca -}}
 {{- $bundle := $ca.Cert -}}
 {{- $previous := lookup "v1" "Secret" $ns (printf "%s-tls" $service) -}}
 {{- if and $previous $previous.data (hasKey $previous.data "ca.crt") -}}

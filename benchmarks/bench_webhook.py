@@ -165,7 +165,7 @@ def main() -> None:
         core.create_namespace({"metadata": {"name": NS}})
         core.create_namespaced_service_account(NS, {"metadata": {"name": "default"}})  # no controller makes it here
         client.CustomObjectsApi(api).create_namespaced_custom_object("kcd.io", "v1", NS, "kcds", kcd_body("web"))
-        hook = release.install(cl, api, "kcd", workdir / "webhook")
+        hook = release.install(cl, api, "kcd", workdir / "webhook", log_level="info")  # as the chart runs it
         owner = owner_chain(api)
         time.sleep(2)  # the API server's informer picks the new MutatingWebhookConfiguration up
         print(f"kcd webhook benchmark: {args.rate:g} pod creations/s for {args.seconds:g} s ({workdir})")

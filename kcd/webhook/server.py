@@ -92,7 +92,7 @@ def build_registry(kube: Kube, options: Options) -> kopf.OperatorRegistry:
         warnings.extend(decision.warnings)
         if decision.init_containers is not None:
             patch.setdefault("spec", {})["initContainers"] = decision.init_containers
-        log.info(
+        log.debug(  # debug: a log line per admission costs more than the admission (kcd.cli.webhook)
             "pod admitted",
             extra={
                 "namespace": namespace,

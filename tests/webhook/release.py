@@ -64,7 +64,9 @@ class Webhook:
         return sum('"POST /inject' in line for line in self.proc.log.read_text(errors="replace").splitlines())
 
 
-def install(cluster: Cluster, api: Any, namespace: str, workdir: Path, *, version: str = "2.0.0") -> Webhook:
+def install(
+    cluster: Cluster, api: Any, namespace: str, workdir: Path, *, version: str = "2.0.0", log_level: str = "debug"
+) -> Webhook:
     """Apply the chart's webhook objects (release namespace `namespace`) and start `kcd webhook` against them."""
     port = free_port()
     ca_bundle = serving_cert(workdir / "certs")
@@ -90,12 +92,15 @@ def install(cluster: Cluster, api: Any, namespace: str, workdir: Path, *, versio
         workdir / "webhook.kubeconfig", server=cluster.server, pki=cluster.pki, token=token.status.token
     )
     procs = ProcGroup(workdir / "logs")
-    proc = start(procs, kubeconfig, port, workdir, f"{namespace}/kcd-version")
+    proc = start(procs, kubeconfig, port, workdir, f"{namespace}/kcd-version", log_level)
     kubectl(cluster, "apply", "-f", "-", stdin=yaml.safe_dump(configuration))
     return Webhook(proc, port, namespace, configuration, procs, kubeconfig, workdir)
 
 
-def start(procs: ProcGroup, kubeconfig: Path, port: int, workdir: Path, configmap_key: str) -> Proc:
+def start(
+    procs: ProcGroup, kubeconfig: Path, port: int, workdir: Path, configmap_key: str, log_level: str = "debug"
+) -> Proc:
+    """`kcd webhook` on 127.0.0.1:`port`; at debug (the tests' default) it logs a line per admission request."""
     health = free_port()
     proc = procs.start(
         "kcd-webhook",
@@ -107,7 +112,7 @@ def start(procs: ProcGroup, kubeconfig: Path, port: int, workdir: Path, configma
             "--cert-dir", str(workdir / "certs"),
             "--container-template", str(workdir / "container.yaml"),
             "--configmap-key", configmap_key,
-            "--log-level", "info",
+            "--log-level", log_level,
         ],
     )  # fmt: skip
     wait_until(lambda: _healthy(health), what="kcd webhook /healthz", timeout=60, proc=proc)

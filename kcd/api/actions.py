@@ -1,18 +1,17 @@
 """Write actions on a KCD for an authorised caller: rollback, clear, pause, resume — the patches the CLI makes
 (``kcd.operations``), applied conditionally on the KCD as read, and audited as a Normal Event on the KCD naming the
-caller (``reason: ManualAction``), in the Event shape of kcd.kube.events (not imported: it needs the kubernetes client).
+caller (``reason: ManualAction``), an Event body from kcd.eventbodies like the controller's.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kcd import history, operations
+from kcd import eventbodies, history, operations
 from kcd.api.auth import Caller
 from kcd.api.store import Source
 from kcd.engine.workload import matches
@@ -100,22 +99,12 @@ def audit(client: rest.Client, kcd: Mapping[str, Any], req: Request, caller: Cal
 
 def event(kcd: Mapping[str, Any], message: str) -> dict[str, Any]:
     meta = kcd.get("metadata") or {}
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "metadata": {"name": f"{meta.get('name')}.{uuid.uuid4().hex[:12]}", "namespace": meta.get("namespace")},
-        "involvedObject": {
-            "apiVersion": "kcd.io/v1",
-            "kind": "KCD",
-            "name": meta.get("name"),
-            "namespace": meta.get("namespace"),
-            "uid": meta.get("uid") or "",
-        },
-        "reason": REASON,
-        "message": message[:1024],
-        "type": "Normal",
-        "source": {"component": COMPONENT},
-        "firstTimestamp": now,
-        "lastTimestamp": now,
-        "count": 1,
-        "reportingComponent": COMPONENT,
-    }
+    return eventbodies.body(
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta.get("name") or ""),
+        uid=str(meta.get("uid") or ""),
+        reason=REASON,
+        message=message,
+        warning=False,
+        component=COMPONENT,
+    )

@@ -16,12 +16,12 @@ import json
 import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from kcd import eventbodies
 from kcd.errors import ApiError, NotFound
 from kcd.kube.api import EVENTS, Kube
 
@@ -172,22 +172,12 @@ def emit(
 
 
 def _body(kcd: Involved, *, reason: str, message: str, warning: bool) -> dict[str, Any]:
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "metadata": {"name": f"{kcd.name}.{uuid.uuid4().hex[:12]}", "namespace": kcd.namespace},
-        "involvedObject": {
-            "apiVersion": "kcd.io/v1",
-            "kind": "KCD",
-            "name": kcd.name,
-            "namespace": kcd.namespace,
-            "uid": kcd.uid,
-        },
-        "reason": reason,
-        "message": message[:1024],
-        "type": "Warning" if warning else "Normal",
-        "source": {"component": COMPONENT},
-        "firstTimestamp": now,
-        "lastTimestamp": now,
-        "count": 1,
-        "reportingComponent": COMPONENT,
-    }
+    return eventbodies.body(
+        namespace=kcd.namespace,
+        name=kcd.name,
+        uid=kcd.uid,
+        reason=reason,
+        message=message,
+        warning=warning,
+        component=COMPONENT,
+    )

@@ -53,3 +53,11 @@ def build_dependencies() -> None:
 def template(*args: str) -> list[dict[str, Any]]:
     out = helm("template", "kcd", str(CHART), "--namespace", "kcd", "--kube-version", KUBE_VERSION, *args).stdout
     return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def install(namespace: str, kubeconfig: Path, *extra: str, release: str = "kcd") -> str:
+    """Install the chart with the default ci values and without its CRD (the session's tests share one, which a
+    release must not own); returns helm's output (NOTES included)."""
+    values = str(CHART / "ci" / "default-values.yaml")
+    args = ("install", release, str(CHART), "--namespace", namespace, "-f", values, "--set", "crds.install=false")
+    return helm(*args, *extra, kubeconfig=kubeconfig).stdout

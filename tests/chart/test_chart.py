@@ -9,30 +9,12 @@ import pytest
 from kubernetes import client
 
 from tests import crd
-from tests.chart.helm import CHART, helm, run, template
+from tests.chart.helm import CHART, helm, install, run, template
 from tests.env import binaries
 from tests.env.procs import wait_until
 
 pytestmark = pytest.mark.chart
 CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
-
-
-def _install(namespace: str, kubeconfig: Path, *extra: str) -> str:
-    """Install the chart without its CRD: the session's tests share one, which a release must not own."""
-    values = str(CHART / "ci" / "default-values.yaml")
-    return helm(
-        "install",
-        "kcd",
-        str(CHART),
-        "--namespace",
-        namespace,
-        "-f",
-        values,
-        "--set",
-        "crds.install=false",
-        *extra,
-        kubeconfig=kubeconfig,
-    ).stdout
 
 
 @pytest.mark.parametrize("values", CI_VALUES, ids=[p.stem for p in CI_VALUES])
@@ -106,7 +88,7 @@ def test_chart_installs_into_the_cluster_and_its_deployment_becomes_available(
     cluster: Any, kube_api: Any, namespace: str
 ) -> None:
     crd.install(kube_api)
-    notes = _install(namespace, cluster.kubeconfig, "--wait", "--timeout", "120s")
+    notes = install(namespace, cluster.kubeconfig, "--wait", "--timeout", "120s")
     assert f"kubectl -n {namespace} port-forward svc/kcd 8081" in notes
     assert "Syncer injection is on" in notes
     apps = client.AppsV1Api(kube_api)

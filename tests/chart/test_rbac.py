@@ -22,7 +22,7 @@ from kubernetes import client, config
 
 from kcd import syncerhealth
 from tests import crd
-from tests.chart.helm import CHART, helm, template
+from tests.chart.helm import CHART, helm, install, template
 from tests.controller.fixtures import REPO, announce, create, kcd_body, workload
 from tests.env.pki import write_kubeconfig
 from tests.env.procs import wait_until
@@ -158,24 +158,6 @@ def test_a_long_workload_names_the_lease_as_the_syncer_does(tmp_path: Path) -> N
 # --- on the local control plane ---------------------------------------------------------------------------------------
 
 
-def _install(namespace: str, kubeconfig: Path, *extra: str, release: str = "kcd") -> None:
-    """The chart without its CRD (the session's tests share one, which a release must not own)."""
-    values = str(CHART / "ci" / "default-values.yaml")
-    helm(
-        "install",
-        release,
-        str(CHART),
-        "-n",
-        namespace,
-        "-f",
-        values,
-        "--set",
-        "crds.install=false",
-        *extra,
-        kubeconfig=kubeconfig,
-    )
-
-
 def _token_kubeconfig(cluster: Any, admin: Any, namespace: str, account: str, directory: Path) -> Path:
     """A kubeconfig holding a TokenRequest token of the ServiceAccount (what a pod running as it would hold)."""
     token = (
@@ -203,7 +185,7 @@ def release(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     core = client.CoreV1Api(admin)
     core.create_namespace({"metadata": {"name": namespace}})
     directory = tmp_path_factory.mktemp("rbac")
-    _install(namespace, cluster.kubeconfig, release=RELEASE)
+    install(namespace, cluster.kubeconfig, release=RELEASE)
     try:
         for name in ("app", "other"):
             create(admin, namespace, workload("Deployment", name))
@@ -402,7 +384,7 @@ def test_the_controller_rolls_out_with_nothing_but_the_charts_rbac(
     if cluster.pki is None:
         pytest.skip("needs the local control plane's CA to write a token kubeconfig")
     crd.install(kube_api)
-    _install(namespace, cluster.kubeconfig)
+    install(namespace, cluster.kubeconfig)
     kubeconfig = _token_kubeconfig(cluster, kube_api, namespace, "kcd", tmp_path)
     procs = ProcGroup(tmp_path / "logs")
     try:

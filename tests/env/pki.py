@@ -30,7 +30,7 @@ class Pki:
     sa_pub: Path
 
 
-def _key() -> ec.EllipticCurvePrivateKey:
+def key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
@@ -40,20 +40,21 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     )
 
 
-def _name(cn: str, org: str | None = None) -> x509.Name:
+def name(cn: str, org: str | None = None) -> x509.Name:
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
     if org:
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
     return x509.Name(attrs)
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey) -> x509.CertificateBuilder:
+def builder(subject: x509.Name, issuer: x509.Name, signed: ec.EllipticCurvePrivateKey) -> x509.CertificateBuilder:
+    """A certificate for `signed`'s public key, valid from 5 minutes ago for 7 days."""
     now = datetime.datetime.now(datetime.UTC)
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
-        .public_key(key.public_key())
+        .public_key(signed.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=7))
@@ -62,10 +63,10 @@ def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivate
 
 def make_pki(directory: Path) -> Pki:
     directory.mkdir(parents=True, exist_ok=True)
-    ca_key, admin_key, sa_key = _key(), _key(), _key()
-    ca_name = _name("kcd-test-ca")
+    ca_key, admin_key, sa_key = key(), key(), key()
+    ca_name = name("kcd-test-ca")
     ca_cert = (
-        _builder(ca_name, ca_name, ca_key)
+        builder(ca_name, ca_name, ca_key)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .sign(ca_key, hashes.SHA256())
@@ -82,7 +83,7 @@ def make_pki(directory: Path) -> Pki:
     ]
     sans += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("10.96.0.1"))]
     admin_cert = (
-        _builder(_name("kcd-admin", "system:masters"), ca_name, admin_key)
+        builder(name("kcd-admin", "system:masters"), ca_name, admin_key)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
@@ -119,16 +120,16 @@ def _load_ca(pki: Pki) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
 def user_cert(pki: Pki, directory: Path, *, user: str, group: str | None = "system:masters") -> tuple[Path, Path]:
     """A client cert (and key) for `user` in `group`, signed by the cluster CA: `<directory>/<user>.crt` / `.key`."""
     ca_cert, ca_key = _load_ca(pki)
-    key = _key()
+    user_key = key()
     cert = (
-        _builder(_name(user, group), ca_cert.subject, key)
+        builder(name(user, group), ca_cert.subject, user_key)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / f"{user}.crt", directory / f"{user}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    _write_key(key_path, key)
+    _write_key(key_path, user_key)
     return cert_path, key_path
 
 

@@ -112,17 +112,14 @@ def test_the_images_controller_and_syncer_roll_out_a_pushed_version_with_service
     registry: Registry,
     tmp_path: Path,
 ) -> None:
-    from tests.chart.helm import CHART, helm
+    from tests.chart.helm import helm, install
 
     if cluster.pki is None:
         pytest.skip("needs the local control plane's CA to write token kubeconfigs")
     crd.install(kube_api)
     # The chart's standalone syncer entry gives the syncer its identity (ServiceAccount, Role from kcd-syncer.rules).
-    helm(
-        "install", "kcd", str(CHART), "--namespace", namespace, "-f", str(CHART / "ci" / "default-values.yaml"),
-        "--set", "crds.install=false", "--set", "syncers[0].kcd=web", "--set", "syncers[0].kind=Deployment",
-        "--set", "syncers[0].workload=web", kubeconfig=cluster.kubeconfig,
-    )  # fmt: skip
+    syncer = ("--set", "syncers[0].kcd=web", "--set", "syncers[0].kind=Deployment", "--set", "syncers[0].workload=web")
+    install(namespace, cluster.kubeconfig, *syncer)
     # What the pods would mount, readable by the image's user (65534).
     share = tmp_path / "share"
     share.mkdir(mode=0o755)
@@ -222,16 +219,13 @@ def test_the_images_webhook_answers_an_admission_review_with_the_syncer_for_the_
     import ssl
     import urllib.request
 
-    from tests.chart.helm import CHART, helm
+    from tests.chart.helm import helm, install
     from tests.webhook.certs import serving_cert
 
     if cluster.pki is None:
         pytest.skip("needs the local control plane's CA to write token kubeconfigs")
     crd.install(kube_api)
-    helm(
-        "install", "kcd", str(CHART), "--namespace", namespace, "-f", str(CHART / "ci" / "default-values.yaml"),
-        "--set", "crds.install=false", kubeconfig=cluster.kubeconfig,
-    )  # fmt: skip
+    install(namespace, cluster.kubeconfig)
     try:
         share = tmp_path / "share"
         share.mkdir(mode=0o755)

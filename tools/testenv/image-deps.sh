@@ -9,12 +9,4 @@ command -v buildah >/dev/null || missing+=(buildah)
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v newuidmap >/dev/null || missing+=(uidmap)
 command -v fuse-overlayfs >/dev/null || missing+=(fuse-overlayfs)
-[ ${#missing[@]} -eq 0 ] && exit 0
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { echo "missing Debian packages: ${missing[*]} (run: apt-get install ${missing[*]})" >&2; exit 1; }
-  SUDO=sudo
-fi
-echo "installing Debian packages: ${missing[*]}" >&2
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"$(dirname "$0")/apt-install.sh" ${missing[@]+"${missing[@]}"}

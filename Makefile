@@ -43,7 +43,7 @@ test: lint typecheck imports pytest
 bench: bench-env bench-controller bench-syncer bench-bluegreen bench-api bench-webhook
 
 bench-controller: deps
-	$(PY) -m benchmarks.bench_controller --sizes 1,1000,2000 --samples 50
+	$(PY) -m benchmarks.bench_controller --sizes 1,1000,2000 --samples 50 --senders 8
 
 bench-env: deps
 	$(PY) -m benchmarks.bench_env

@@ -102,7 +102,8 @@ class Loops:
                     continue
                 # Jitter (±25 %): KCDs that started together must not all resync in the same second.
                 idle = self.settings.idle_resync_seconds * random.uniform(0.75, 1.25)  # noqa: S311 - not security
-                woken = await self._sleep(wake, self.settings.progress_poll_seconds if result.in_flight else idle)
+                poll = result.poll_after if result.poll_after > 0 else self.settings.progress_poll_seconds
+                woken = await self._sleep(wake, poll if result.in_flight else idle)
                 resync = not woken and not result.in_flight
         finally:
             if self.tasks.get(key) is asyncio.current_task():

@@ -126,6 +126,10 @@ class Plan:
     actions: tuple[Action, ...] = ()
     again: bool = False  # run the next step at once
     in_flight: bool = False  # a rollout is waiting on the cluster: poll soon
+    # > 0: nothing but watched state (whose events wake the KCD) and the clock can change this decision before
+    # `wake_in` seconds; the loop re-checks then instead of every progress poll (kcd.engine.rollout bounds it by the
+    # rollout's timeout). 0: the default poll (probes, bake times and other things no watch reports).
+    wake_in: float = 0.0
 
     def ordered(self) -> tuple[Action, ...]:
         """The actions in execution order (stable within a kind)."""

@@ -234,7 +234,15 @@ def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> 
         return verify.step(present, rollout, done=lambda v, r: _first_phase(v, r, strategy), fail=strategy.fail)
     if rollout.phase is Phase.POST_VERIFYING:
         return verify.step(present, rollout, done=strategy.verified, fail=strategy.fail)
-    return strategy.step(present, rollout)
+    return _until_timeout(view, rollout, strategy.step(present, rollout))
+
+
+def _until_timeout(view: View, rollout: RolloutState, plan: Plan) -> Plan:
+    """A quiet wait (plan.wake_in) ends no later than the rollout's timeout, which no event announces."""
+    if plan.wake_in <= 0 or rollout.paused_at or rollout.phase is Phase.AWAITING_PROMOTION:
+        return plan
+    left = view.kcd.spec.timeout_seconds - elapsed(rollout.started_at, view.now)
+    return dataclasses.replace(plan, wake_in=max(0.5, min(plan.wake_in, left + 0.5)))
 
 
 def _first_phase(view: View, rollout: RolloutState, strategy: Strategy) -> Plan:

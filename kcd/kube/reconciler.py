@@ -43,6 +43,7 @@ MAX_BACKOFF_SECONDS = 300.0
 class StepResult:
     again: bool = False  # step again at once
     in_flight: bool = False  # a rollout waits on the cluster: poll soon
+    poll_after: float = 0.0  # > 0: in flight, but only events or this much time can change the decision
     gone: bool = False  # the KCD no longer exists: end its loop
     retry_after: float = 0.0  # > 0: the step failed (API error); retry after this long (exponential backoff)
 
@@ -177,7 +178,7 @@ class Reconciler:
                 writes.forget(self.cache, kcd.namespace, action)
                 return StepResult(again=True)
         in_flight = plan.in_flight or (plan.status.rollout if plan.status else kcd.status.rollout) is not None
-        return StepResult(again=plan.again, in_flight=in_flight)
+        return StepResult(again=plan.again, in_flight=in_flight, poll_after=plan.wake_in if in_flight else 0.0)
 
     def _do(self, kcd: KCD, action: actions.Action, rv: str) -> None:
         if isinstance(action, writes.WORKLOAD_ACTIONS):

@@ -110,6 +110,31 @@ def test_an_in_flight_rollout_is_polled_without_any_event() -> None:
     run(script, body, Settings(idle_resync_seconds=60, progress_poll_seconds=0.05))
 
 
+def test_a_quiet_wait_is_rechecked_after_its_own_delay_not_the_progress_poll() -> None:
+    script = Script(StepResult(in_flight=True, poll_after=0.3), StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await asyncio.sleep(0.15)  # the progress poll (0.01 s) would have stepped many times by now
+        assert len(script.calls) == 1
+        await until(lambda: len(script.calls) == 2)
+
+    run(script, body, Settings(idle_resync_seconds=60, progress_poll_seconds=0.01))
+    assert script.gaps()[0] >= 0.29
+
+
+def test_an_event_cuts_a_quiet_wait_short() -> None:
+    script = Script(StepResult(in_flight=True, poll_after=60), StepResult())
+
+    async def body(loops: Loops) -> None:
+        loops.ensure(KEY)
+        await until(lambda: len(script.calls) == 1)
+        loops.wake(KEY)
+        await until(lambda: len(script.calls) == 2)
+
+    run(script, body)
+
+
 def test_a_gone_kcd_ends_its_loop_and_is_forgotten() -> None:
     script = Script(StepResult(gone=True))
 

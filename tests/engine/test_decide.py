@@ -12,6 +12,7 @@ import pytest
 from kcd.engine.outcome import record_now
 from kcd.engine.plan import AddHistory, Plan, SetConfig, WriteStatus
 from kcd.engine.rollout import decide
+from kcd.engine.strategies.simple import QUIET_POLL_SECONDS
 from kcd.engine.view import Candidate, View, Workload
 from kcd.engine.workload import Progress
 from kcd.model import KCD, CurrStatus, Outcome, Phase, Reason, Status, parse_time
@@ -125,6 +126,21 @@ def test_waiting_stays_in_flight_until_the_workload_has_rolled_out() -> None:
         k = apply(k, step(k, [target(cand="bbbbb22")], NOW))
     plan = step(k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False)], NOW)
     assert plan.in_flight and plan.status is None and plan.images == ()
+
+
+def test_waiting_with_nothing_to_send_rechecks_only_at_the_timeout_or_on_an_event() -> None:
+    k = kcd(live(), timeoutSeconds=600)
+    for _ in range(2):
+        k = apply(k, step(k, [target(cand="bbbbb22")], NOW))
+    quiet = step(k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False)], NOW)
+    assert quiet.in_flight and quiet.wake_in == QUIET_POLL_SECONDS
+    near_timeout = step(
+        k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False)], NOW + datetime.timedelta(seconds=590)
+    )
+    assert 10 <= near_timeout.wake_in <= 11  # the timeout, which no event announces, is never slept through
+    timed_out = step(k, [target(f"{REPO}:bbbbb22", cand="bbbbb22", done=False)], NOW + datetime.timedelta(seconds=601))
+    assert timed_out.status is not None and timed_out.status.rollout is not None
+    assert timed_out.status.rollout.message.startswith("not rolled out within timeoutSeconds=600")
 
 
 def _failing(rollback: bool, status: dict[str, Any]) -> tuple[KCD, list[Workload]]:

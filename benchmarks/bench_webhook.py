@@ -178,6 +178,7 @@ def main() -> None:
         stop, peak = threading.Event(), [0]
         sampler = threading.Thread(target=sample_rss, args=(hook.proc.popen.pid, stop, peak), daemon=True)
         sampler.start()
+        cpu0 = sum(psutil.Process(hook.proc.popen.pid).cpu_times()[:2])
         t0 = time.monotonic()
         latencies, missing = create_paced(api, owner, args.rate, args.seconds)
         wall = time.monotonic() - t0
@@ -186,6 +187,7 @@ def main() -> None:
         delta = {b: after[b] - before.get(b, 0.0) for b in after}
         total = delta.get(float("inf"), 0.0)
         end_rss = psutil.Process(hook.proc.popen.pid).memory_info().rss
+        cpu = sum(psutil.Process(hook.proc.popen.pid).cpu_times()[:2]) - cpu0
         print(
             f"pods created: {len(latencies)} in {wall:.1f} s ({len(latencies) / wall:.1f}/s), without syncer: {missing}"
         )
@@ -197,6 +199,8 @@ def main() -> None:
         )
         cuts = statistics.quantiles(latencies, n=100)
         print(f"pod create round trip (client): p50 {cuts[49]:.1f} ms, p99 {cuts[98]:.1f} ms")
+        per = cpu / max(total, 1) * 1000
+        print(f"webhook CPU (user + system) over the run: {cpu:.2f} s, {per:.2f} ms per admission")
         print(f"webhook RSS: peak {peak[0] / MB:.1f} MB, at the end {end_rss / MB:.1f} MB")
         print("goal: p99 <= 20 ms")
     finally:

@@ -29,6 +29,10 @@ _OWNERS = {"ReplicaSet": REPLICASETS, "Job": JOBS}
 TTL = 30.0
 
 
+class Miss(Exception):
+    """A cached-only lookup found nothing fresh: the caller must load it (a blocking GET)."""
+
+
 class TtlCache:
     """Values (not misses) by key for `ttl` seconds; thread-safe (kopf runs sync handlers in a thread pool)."""
 
@@ -36,6 +40,14 @@ class TtlCache:
         self.ttl, self.clock = ttl, clock
         self._items: dict[tuple[str, ...], tuple[float, Any]] = {}
         self._lock = threading.Lock()
+
+    def fresh(self, key: tuple[str, ...]) -> Any:
+        """The cached value, or Miss when it is absent or expired (never loads)."""
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is None or hit[0] <= self.clock():
+            raise Miss(key)
+        return hit[1]
 
     def get(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
         now = self.clock()
@@ -56,12 +68,26 @@ class TtlCache:
 class KubeLookups:
     """kcd.webhook.inject.Lookups through the API server."""
 
-    def __init__(self, kube: Kube, configmap_key: str | None, cache: TtlCache | None = None) -> None:
+    def __init__(
+        self, kube: Kube, configmap_key: str | None, cache: TtlCache | None = None, *, cached_only: bool = False
+    ) -> None:
         self.kube = kube
         self.configmap = tuple(configmap_key.split("/", 1)) if configmap_key else None
         self.cache = cache or TtlCache()
+        self.cached_only = cached_only
+
+    def cached(self) -> KubeLookups:
+        """The same lookups answering from the cache only, raising Miss instead of sending a GET: an admission can
+        then be decided on the event loop, and only a miss goes to a thread."""
+        return KubeLookups(
+            self.kube, "/".join(self.configmap) if self.configmap else None, self.cache, cached_only=True
+        )
 
     def _get(self, res: Resource, namespace: str, name: str) -> Mapping[str, Any] | None:
+        if self.cached_only:
+            found: Mapping[str, Any] | None = self.cache.fresh((res.plural, namespace, name))
+            return found
+
         def load() -> Mapping[str, Any] | None:
             try:
                 return self.kube.get(res, namespace, name)

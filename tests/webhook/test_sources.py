@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kcd.webhook.sources import TemplateFile, TtlCache
+from kcd.webhook.sources import Miss, TemplateFile, TtlCache
 
 
 def test_the_container_file_is_reloaded_when_it_changes_and_kept_when_it_breaks(tmp_path: Path) -> None:
@@ -47,3 +47,15 @@ def test_hits_are_cached_for_the_ttl_and_misses_are_not() -> None:
     now[0] = 31
     assert cache.get(("kcds", "ns", "a"), lambda: load("newer")) == "newer"
     assert loads == ["body", "None", "created", "newer"]
+
+
+def test_a_cached_only_lookup_answers_fresh_hits_and_raises_miss_instead_of_loading() -> None:
+    now = [0.0]
+    cache = TtlCache(ttl=30, clock=lambda: now[0])
+    cache.get(("kcds", "ns", "a"), lambda: "body")
+    assert cache.fresh(("kcds", "ns", "a")) == "body"
+    with pytest.raises(Miss):
+        cache.fresh(("kcds", "ns", "b"))  # never loaded
+    now[0] = 31
+    with pytest.raises(Miss):
+        cache.fresh(("kcds", "ns", "a"))  # expired: the caller loads it (in a thread)

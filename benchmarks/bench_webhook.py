@@ -178,7 +178,8 @@ def main() -> None:
         stop, peak = threading.Event(), [0]
         sampler = threading.Thread(target=sample_rss, args=(hook.proc.popen.pid, stop, peak), daemon=True)
         sampler.start()
-        cpu0 = sum(psutil.Process(hook.proc.popen.pid).cpu_times()[:2])
+        webhook_proc = psutil.Process(hook.proc.popen.pid)
+        cpu0 = sum(webhook_proc.cpu_times()[:2])
         t0 = time.monotonic()
         latencies, missing = create_paced(api, owner, args.rate, args.seconds)
         wall = time.monotonic() - t0
@@ -186,8 +187,8 @@ def main() -> None:
         after = buckets(api)
         delta = {b: after[b] - before.get(b, 0.0) for b in after}
         total = delta.get(float("inf"), 0.0)
-        end_rss = psutil.Process(hook.proc.popen.pid).memory_info().rss
-        cpu = sum(psutil.Process(hook.proc.popen.pid).cpu_times()[:2]) - cpu0
+        end_rss = webhook_proc.memory_info().rss
+        cpu = sum(webhook_proc.cpu_times()[:2]) - cpu0
         print(
             f"pods created: {len(latencies)} in {wall:.1f} s ({len(latencies) / wall:.1f}/s), without syncer: {missing}"
         )

@@ -220,9 +220,7 @@ def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> 
         lost = _lost_selection(view) or _broken_setup(view, strategy)
         if lost is not None:
             return strategy.fail(view, rollout, reason=lost[0], message=lost[1])
-        # The clock stops while a Deployment is paused and while a person is to promote the new colour.
-        waits = rollout.paused_at or rollout.phase is Phase.AWAITING_PROMOTION
-        if not waits and elapsed(rollout.started_at, view.now) > kcd.spec.timeout_seconds:
+        if not _clock_stopped(rollout) and elapsed(rollout.started_at, view.now) > kcd.spec.timeout_seconds:
             return strategy.fail(
                 view,
                 rollout,
@@ -237,9 +235,14 @@ def _in_flight(view: View, rollout: RolloutState, strategy: Strategy | None) -> 
     return _until_timeout(view, rollout, strategy.step(present, rollout))
 
 
+def _clock_stopped(rollout: RolloutState) -> bool:
+    """The timeout clock stops while a Deployment is paused and while a person is to promote the new colour."""
+    return bool(rollout.paused_at) or rollout.phase is Phase.AWAITING_PROMOTION
+
+
 def _until_timeout(view: View, rollout: RolloutState, plan: Plan) -> Plan:
     """A quiet wait (plan.wake_in) ends no later than the rollout's timeout, which no event announces."""
-    if plan.wake_in <= 0 or rollout.paused_at or rollout.phase is Phase.AWAITING_PROMOTION:
+    if plan.wake_in <= 0 or _clock_stopped(rollout):
         return plan
     left = view.kcd.spec.timeout_seconds - elapsed(rollout.started_at, view.now)
     return dataclasses.replace(plan, wake_in=max(0.5, min(plan.wake_in, left + 0.5)))

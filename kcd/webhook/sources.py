@@ -8,6 +8,7 @@ bounds how long an edited ``livenessSeconds`` or a new ``data.version`` takes to
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import ssl
@@ -34,7 +35,8 @@ class Miss(Exception):
 
 
 class TtlCache:
-    """Values (not misses) by key for `ttl` seconds; thread-safe (kopf runs sync handlers in a thread pool)."""
+    """Values (not misses) by key for `ttl` seconds; thread-safe (a miss is loaded in a thread while the event loop
+    reads hits)."""
 
     def __init__(self, ttl: float = TTL, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl, self.clock = ttl, clock
@@ -51,10 +53,10 @@ class TtlCache:
 
     def get(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
         now = self.clock()
-        with self._lock:
-            hit = self._items.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        try:
+            return self.fresh(key)
+        except Miss:
+            pass
         value = load()
         if value is None:  # a miss is not kept: the object may be created any moment (a KCD after its workload)
             return None
@@ -79,9 +81,9 @@ class KubeLookups:
     def cached(self) -> KubeLookups:
         """The same lookups answering from the cache only, raising Miss instead of sending a GET: an admission can
         then be decided on the event loop, and only a miss goes to a thread."""
-        return KubeLookups(
-            self.kube, "/".join(self.configmap) if self.configmap else None, self.cache, cached_only=True
-        )
+        view = copy.copy(self)
+        view.cached_only = True
+        return view
 
     def _get(self, res: Resource, namespace: str, name: str) -> Mapping[str, Any] | None:
         if self.cached_only:

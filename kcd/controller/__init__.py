@@ -252,7 +252,7 @@ def run(settings: Settings) -> int:
     probes.LEADER.set(1)
     log.info("controller started", extra={"namespace": settings.namespace or "*", "leader": bool(elector)})
     try:
-        asyncio.run(operate())
+        kopfsession.run(operate())
     finally:
         state["running"] = False
         probes.LEADER.set(0)

@@ -124,5 +124,5 @@ def run(kube: Kube, options: Options) -> int:
     registry = build_registry(kube, options)
     liveness = f"http://{options.address}:{options.health_port}/healthz" if options.health_port else None
     log.info("webhook serving", extra={"address": options.address, "port": options.port, "path": f"/{HANDLER_ID}"})
-    asyncio.run(kopf.operator(registry=registry, standalone=True, clusterwide=True, liveness_endpoint=liveness))
+    kopfsession.run(kopf.operator(registry=registry, standalone=True, clusterwide=True, liveness_endpoint=liveness))
     return 0

@@ -132,26 +132,34 @@ def setup(env: Env, ns: str, names: list[str]) -> Observer:
     return obs
 
 
-def storm(obs: Observer, names: list[str], version: str, started: float, sent: float) -> Storm:
+def storm(
+    obs: Observer, names: list[str], version: str, started: float, sent: float, requests: tuple[float, float]
+) -> Storm:
     def after(marks: dict[tuple[str, str], float]) -> list[float]:
         return [marks[(n, version)] - started for n in names if (n, version) in marks]
 
-    return Storm(sent - started, after(obs.image_at), after(obs.available_at), after(obs.success_at))
+    return Storm(sent - started, after(obs.image_at), after(obs.available_at), after(obs.success_at), requests)
+
+
+def requests_since(env: Env, before: tuple[float, float]) -> tuple[float, float]:
+    now = probes.apiserver_requests(env.api)
+    return now[0] - before[0], now[1] - before[1]
 
 
 def baseline_all(env: Env, ns: str, names: list[str], obs: Observer) -> Storm:
     """The physical limit: every Deployment patched at once by the benchmark, until every one is Available."""
-    apps, started = client.AppsV1Api(env.api), time.time()
+    apps, requests = client.AppsV1Api(env.api), probes.apiserver_requests(env.api)
+    started = time.time()
     each(env.args.senders, lambda name: set_image(apps, ns, name, BASE_ALL), names)
     sent, n = time.time(), len(names)
     wait_until(lambda: obs.available(names, BASE_ALL) == n, what=f"{n} patched and available", timeout=60 + n * 0.5)
     wait_quiet(obs)
-    return storm(obs, names, BASE_ALL, started, sent)
+    return storm(obs, names, BASE_ALL, started, sent, requests_since(env, requests))
 
 
 def all_live(env: Env, ctl: kcdrun.Controller, ns: str, names: list[str], obs: Observer, ph: Phases) -> Storm:
     apps, n = client.AppsV1Api(env.api), len(names)
-    cpu = probes.cpu_seconds(ctl)
+    cpu, requests = probes.cpu_seconds(ctl), probes.apiserver_requests(env.api)
     ph.live = time.time()
     # Every workload live at its first version, as in a running cluster; --senders concurrent syncers.
     each(env.args.senders, lambda name: announce(apps, ns, name, LIVE), names)
@@ -160,7 +168,7 @@ def all_live(env: Env, ctl: kcdrun.Controller, ns: str, names: list[str], obs: O
     after = probes.cpu_seconds(ctl)
     ph.live_cpu = (after[0] - cpu[0], after[1] - cpu[1])
     wait_quiet(obs)
-    return storm(obs, names, LIVE, ph.live, sent)
+    return storm(obs, names, LIVE, ph.live, sent, requests_since(env, requests))
 
 
 def sample(env: Env, ns: str, picked: list[str], obs: Observer, ph: Phases) -> None:

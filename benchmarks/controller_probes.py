@@ -1,11 +1,13 @@
 """What the controller benchmark reads off the controller process besides the audit log: CPU per thread, reconcile
-steps from its /metrics, and which code it ran."""
+steps from its /metrics, and which code it ran; and what the API server served to every client (its /metrics)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -41,3 +43,23 @@ def code_version() -> str:
         return "unknown"
     changed = len(dirty.stdout.splitlines())
     return head.stdout.strip() + (f" + {changed} uncommitted files in kcd/" if changed else "")
+
+
+_REQUESTS = re.compile(r"^apiserver_request_total\{([^}]*)\} (\S+)$", re.MULTILINE)
+_WRITES = ('verb="POST"', 'verb="PUT"', 'verb="PATCH"', 'verb="DELETE"', 'verb="APPLY"')
+
+
+def apiserver_requests(api: Any) -> tuple[float, float]:
+    """(requests, writes) the API server has answered since it started, from every client (the controller, the
+    kube-controller-manager, the scheduler, kwok, the benchmark): its apiserver_request_total, watches not counted.
+    The storms' difference in these is the work the controller adds to the cluster's."""
+    resp = api.call_api("/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False)
+    text = (resp[0] if isinstance(resp, tuple) else resp).data.decode()
+    requests = writes = 0.0
+    for labels, value in _REQUESTS.findall(text):
+        if 'verb="WATCH"' in labels:
+            continue
+        requests += float(value)
+        if any(w in labels for w in _WRITES):
+            writes += float(value)
+    return requests, writes

@@ -47,6 +47,7 @@ class Storm:
     image: list[float]
     available: list[float]
     success: list[float]
+    requests: tuple[float, float] = (0.0, 0.0)  # (requests, writes) the API server answered, every client
 
 
 def storm_detail(r: dict[str, Any]) -> list[str]:
@@ -62,7 +63,14 @@ def storm_detail(r: dict[str, Any]) -> list[str]:
         f"{marks(base.image)}; available {marks(base.available)}",
         f"  {r['size']} workloads, all live: {r['size']} candidates announced by {live.sent:.1f} s; image patched "
         f"{marks(live.image)}; available {marks(live.available)}; KCD Success {marks(live.success)}",
+        f"  {r['size']} workloads, requests the API server answered in the storm (every client, watches not counted): "
+        f"baseline {base.requests[0]:.0f} ({base.requests[1]:.0f} writes), all live {live.requests[0]:.0f} "
+        f"({live.requests[1]:.0f} writes){_ratio(live.requests[0], base.requests[0])}",
     ]
+
+
+def _ratio(a: float, b: float) -> str:
+    return f" = {a / b:.2f}x" if b else ""
 
 
 def pct(values: list[float], p: float) -> float:

@@ -1,6 +1,6 @@
 """kopf's API session, logged in with kcd.kube.api's credentials (one --kubeconfig for kcd's calls and kopf's), through
-an aiohttp session with a bounded connection pool; and the event loop kopf runs on. Shared by the controller and the
-injection webhook.
+an aiohttp session with a bounded connection pool (shared by the controller and the injection webhook); and the event
+loop the webhook's kopf runs on.
 
 kopf's own session has no connection limit: any burst of kopf requests (finalizer patches for a thousand KCDs, say)
 opens one TLS connection per concurrent request, each keeping a 256 KiB buffer (80 MB measured at 300 KCDs).
@@ -50,6 +50,7 @@ def login(kube: Kube, *, connections: int) -> Callable[..., Awaitable[kopf.Aioht
 
 def run(main: Coroutine[Any, Any, None]) -> None:
     """Run kopf on uvloop, as kopf's own CLI does when uvloop is installed: its sockets and TLS are C, where asyncio's
-    are Python (the webhook's CPU per admission 2.70 -> 2.51 ms, BENCHMARKS.md)."""
+    are Python (the webhook's CPU per admission 2.70 -> 2.51 ms, BENCHMARKS.md). The webhook's only: the controller's
+    step threads, which need the GIL between their API calls, were starved by it (its storm 72.8 -> 89.5 s)."""
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)

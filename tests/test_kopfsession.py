@@ -1,4 +1,4 @@
-"""The event loop kopf runs on in the controller and the webhook."""
+"""The event loop the injection webhook's kopf runs on."""
 
 from __future__ import annotations
 

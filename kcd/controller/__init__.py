@@ -252,7 +252,9 @@ def run(settings: Settings) -> int:
     probes.LEADER.set(1)
     log.info("controller started", extra={"namespace": settings.namespace or "*", "leader": bool(elector)})
     try:
-        kopfsession.run(operate())
+        # asyncio's own loop, not uvloop (kcd.kopfsession.run): on uvloop the 1,000-KCD storm took 89.5 s instead of
+        # 72.8 s, its step threads starved (BENCHMARKS.md, controller).
+        asyncio.run(operate())
     finally:
         state["running"] = False
         probes.LEADER.set(0)

@@ -19,5 +19,7 @@ class Settings:
     # A safety net only: drift and new candidates arrive as workload events. Every resync costs five API calls.
     idle_resync_seconds: float = 300.0
     progress_poll_seconds: float = 2.0  # re-check of an in-flight rollout besides the workload events
-    max_workers: int = 8  # threads making API calls for the reconcile steps
+    # Threads making API calls for the reconcile steps. 16 patched a 1,000-candidate storm's last image 1.6 s after the
+    # last announcement (8: 18 s) but took RSS at 2,000 KCDs to 181 MB (goal 180) for the same all-live ratio.
+    max_workers: int = 8
     error_backoff_seconds: float = 5.0  # after a step raised something unexpected (a bug, not an API error)

@@ -223,7 +223,9 @@ def run(settings: Settings) -> int:
         if not won:
             server.shutdown()
             return 0
-    registry = build_registry(settings, kube, Reconciler(kube, Cache()))
+    # One thread posts the Events, in the order the steps emitted them (kcd.kube.reconciler).
+    events_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcd-events")
+    registry = build_registry(settings, kube, Reconciler(kube, Cache(), events_pool=events_pool))
     memtrim.start(stop)
 
     async def operate() -> None:
@@ -259,6 +261,7 @@ def run(settings: Settings) -> int:
         state["running"] = False
         probes.LEADER.set(0)
         beats.forget(EVENT_LOOP)
+        events_pool.shutdown(wait=True)  # the last transitions' Events, before the process exits
         stop.set()
         if elector is not None and not state["lost"]:
             elector.release()

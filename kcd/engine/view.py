@@ -9,6 +9,7 @@ of the KCD and its workloads) and the engine decides on it alone. Pure: built fr
   Workload                                 one selected workload reduced to what a decision needs
   Candidate                                what the workload's syncer reported (kcd.io/candidate-* annotations)
   workload_from_body(body, container) -> Workload
+  status_facts(body) -> tuple              what a decision reads from a workload's status (kcd.kube.cache wakes on it)
 """
 
 from __future__ import annotations
@@ -138,3 +139,13 @@ def workload_from_body(body: Mapping[str, Any], container: str) -> Workload:
         replicas=int(spec.get("replicas", 1)) if kind in ("Deployment", "StatefulSet") else 0,
         available=int((body.get("status") or {}).get("availableReplicas") or 0),
     )
+
+
+def status_facts(body: Mapping[str, Any]) -> tuple[bool, ...]:
+    """What a decision reads from a workload's status: the rollout verdict (done, failed, paused) and whether rolling
+    back must delete a stuck pod. The counts and messages behind them are only repeated in messages, so a status
+    update that leaves these alone (a replica count moving mid-rollout) cannot change a step's decision and wakes no
+    KCD (kcd.kube.cache). `Workload.available` is left out: only blue-green reads it, in phases that re-check every
+    progress poll."""
+    progress = wl.progress(dict(body))
+    return (progress.done, progress.failed, progress.paused, wl.stuck_on_rollback(dict(body)))

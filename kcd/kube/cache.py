@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from kcd import kinds, syncerhealth
 from kcd.engine.verify import VERIFY_FOR
+from kcd.engine.view import status_facts
 from kcd.engine.workload import matches
 from kcd.kube.api import ENDPOINTSLICES, JOBS, KCDS, LEASES, SERVICES, WORKLOADS, Kube
 from kcd.kube.jobs import Jobs
@@ -64,14 +65,21 @@ class _Entry(NamedTuple):
     rv: str
     labels: dict[str, str]  # a workload's labels, a KCD's selector: what the indexes are keyed on
     services: tuple[str, ...]  # a KCD's Services (blue-green)
-    blob: bytes  # marshal of the projection without its resourceVersion: equal blobs, nothing a step reads changed
+    blob: bytes  # marshal of the projection without its resourceVersion
+    # A hash of what a step decides on: the projection without its status, and the status facts it reads
+    # (kcd.engine.view.status_facts). Equal: no KCD needs waking, though the new projection is kept.
+    decides: int
 
 
 def _pack(kind: str, slim: Body) -> _Entry:
     rv = str(slim["metadata"].pop("resourceVersion", "") or "")
     kcd = kind == "KCD"
     labels = selector_of(slim) if kcd else _labels(slim)
-    return _Entry(rv, labels, service_names(slim) if kcd else (), marshal.dumps(slim))
+    blob = marshal.dumps(slim)
+    if kcd:
+        return _Entry(rv, labels, service_names(slim), blob, hash(blob))
+    spec_only = marshal.dumps({k: v for k, v in slim.items() if k != "status"})
+    return _Entry(rv, labels, (), blob, hash((spec_only, status_facts(slim))))
 
 
 def _unpack(entry: _Entry) -> Body:
@@ -150,9 +158,9 @@ class Cache:
                     del index[pair]
 
     def put(self, body: Mapping[str, Any], kind: str | None = None) -> bool:
-        """Keep the body's projection; True when it differs from the one kept before in more than its
-        resourceVersion (a status update the engine does not read, or the watch event of our own write whose
-        response is here already, changes nothing a step would decide on: no KCD needs waking for it)."""
+        """Keep the body's projection; True when what a step decides on differs from the one kept before (a status
+        update that leaves the rollout's verdict alone, or the watch event of our own write whose response is here
+        already, changes nothing a step would decide on: no KCD needs waking for it)."""
         kind = kind or str(body.get("kind"))
         meta = body.get("metadata") or {}
         key = (kind, str(meta.get("namespace") or ""), str(meta.get("name")))
@@ -165,7 +173,7 @@ class Cache:
                 self._index(key, old, add=False)
             self._objects[key] = new
             self._index(key, new, add=True)
-        return old is None or old.blob != new.blob
+        return old is None or old.decides != new.decides
 
     def remove(self, kind: str, namespace: str, name: str) -> None:
         key = (kind, namespace, name)

@@ -7,6 +7,10 @@ phase as it was, so the step runs again and its idempotent actions do nothing tw
 (or failed for good) is recorded in that same step (kcd.engine.outcome.record_now): two status writes per rollout,
 the start and the end, not a persisted Recording phase in between.
 
+Events are advisory (a failed post is logged, never retried), so the controller hands them to one thread of their own
+(`events_pool`), which posts them in the order the steps emitted them: a step does not wait for them, and in a storm of
+rollouts the start steps, which queue on the step threads, no longer carry an Event's round trip each.
+
 Errors: a status write rejected as stale (409) reads the KCD once and decides again on fresh state; a workload that is
 gone (404) leaves the cache and the step decides again; a write refused for good (4xx other than 409/429: forbidden,
 invalid, denied by an admission webhook) fails the rollout with the API's message (kcd.engine.rollout.api_failed), or,
@@ -21,6 +25,7 @@ import datetime
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from typing import Any
 
 from kcd import metrics, syncerhealth
@@ -54,9 +59,15 @@ def _now() -> datetime.datetime:
 
 class Reconciler:
     def __init__(
-        self, kube: Kube, cache: Cache | None = None, *, clock: Callable[[], datetime.datetime] = _now
+        self,
+        kube: Kube,
+        cache: Cache | None = None,
+        *,
+        clock: Callable[[], datetime.datetime] = _now,
+        events_pool: Executor | None = None,
     ) -> None:
         self.kube = kube
+        self.events_pool = events_pool  # None: a step posts its Events itself (tests, one-off uses)
         self.cache = cache if cache is not None else Cache()
         self.clock = clock
         self.history = cluster.ConfigMapHistory(kube)
@@ -188,13 +199,16 @@ class Reconciler:
         elif isinstance(action, actions.WriteStatus):
             self._write_status(kcd, action.status, rv)
         else:
-            events.emit(
-                self.kube,
-                kcd,
-                reason=action.reason,
-                message=action.message,
-                warning=action.warning,
-                version=action.version or None,
+            self._emit(
+                kcd, reason=action.reason, message=action.message, warning=action.warning, version=action.version
+            )
+
+    def _emit(self, kcd: events.Involved, *, reason: str, message: str, warning: bool, version: str = "") -> None:
+        if self.events_pool is None:
+            events.emit(self.kube, kcd, reason=reason, message=message, warning=warning, version=version or None)
+        else:
+            self.events_pool.submit(
+                events.emit, self.kube, kcd, reason=reason, message=message, warning=warning, version=version or None
             )
 
     def _record(self, kcd: KCD, action: actions.SetConfig | actions.AddHistory) -> None:
@@ -212,7 +226,7 @@ class Reconciler:
             reason = (
                 Reason.CONFIG_UPDATE_FAILED if isinstance(action, actions.SetConfig) else Reason.HISTORY_UPDATE_FAILED
             )
-            events.emit(self.kube, kcd, reason=reason, warning=True, message=f"could not update {what}: {err}")
+            self._emit(kcd, reason=reason, warning=True, message=f"could not update {what}: {err}")
 
     def _write_status(self, kcd: KCD, status: Status, rv: str) -> None:
         # The resourceVersion makes the write conditional: a change by someone else since the view was built (a
@@ -251,4 +265,4 @@ class Reconciler:
             }
             self.cache.put(self.kube.patch_status(KCDS, ref.namespace, ref.name, patch), "KCD")
         for event in plan.events:
-            events.emit(self.kube, ref, reason=event.reason, message=event.message, warning=event.warning)
+            self._emit(ref, reason=event.reason, message=event.message, warning=event.warning)

@@ -91,9 +91,27 @@ def test_a_new_candidate_starts_a_rollout_and_marks_it_progressing() -> None:
     # The strategy's first phase (Patching) runs in the same step: one status write, already Waiting.
     assert (plan.status.rollout.version, plan.status.rollout.phase) == ("bbbbb22", Phase.WAITING)
     assert plan.status.rollout.previous_version == "aaaaa11"
-    assert patches(plan) == [("web", f"{REPO}:bbbbb22")] and plan.again
+    assert patches(plan) == [("web", f"{REPO}:bbbbb22")]
     assert len(plan.of(WriteStatus)) == 1
     assert [e.reason for e in plan.events] == [Reason.ROLLOUT_STARTED]
+
+
+def test_after_patching_a_rollout_waits_for_the_workloads_events_not_for_another_step_at_once() -> None:
+    # The patched Deployment's controller has yet to observe its new generation: a step now would decide nothing.
+    plan = step(kcd(live()), [target(cand="bbbbb22")], NOW)
+    assert not plan.again and plan.in_flight and 0 < plan.wake_in <= QUIET_POLL_SECONDS
+
+
+def test_after_patching_a_cronjob_the_next_step_comes_at_once_since_the_patch_is_its_rollout() -> None:
+    cron = Workload(
+        kind="CronJob",
+        name="nightly",
+        image=f"{REPO}:aaaaa11",
+        progress=Progress(done=True, message="applied", applied_only=True),
+        candidate=Candidate("bbbbb22", SHA, parse_time("2026-11-26T11:59:00Z"), SOURCE, "cronjob/nightly"),
+    )
+    plan = step(kcd(live()), [cron], NOW)
+    assert patches(plan) == [("nightly", f"{REPO}:bbbbb22")] and plan.again
 
 
 def test_patching_sets_the_image_only_where_it_differs_then_waits() -> None:

@@ -82,6 +82,33 @@ def test_put_tells_whether_anything_but_the_resource_version_changed() -> None:
     assert cache.put(deployment("web", "13", {"app": "web", "tier": "x"}, image="r/app:2"))
 
 
+def _rolling(rv: str, **status: int) -> dict[str, Any]:
+    body = deployment("web", rv, {"app": "web"}, image="r/app:2")
+    body["metadata"]["generation"] = 2
+    body["status"] = {"observedGeneration": 2, **status}
+    return body
+
+
+def test_a_status_update_that_leaves_the_rollout_verdict_alone_wakes_no_kcd() -> None:
+    cache = Cache()
+    assert cache.put(_rolling("20", replicas=3, updatedReplicas=1, availableReplicas=2))  # first sight
+    # Still rolling (the counts moved, the verdict did not): a step would decide exactly as before.
+    assert not cache.put(_rolling("21", replicas=3, updatedReplicas=2, availableReplicas=2))
+    assert not cache.put(_rolling("22", replicas=2, updatedReplicas=2, availableReplicas=1))
+    # Done: every replica runs the new template and is available.
+    assert cache.put(_rolling("23", replicas=2, updatedReplicas=2, availableReplicas=2))
+    body = cache.get("Deployment", "prod", "web")
+    assert body is not None and body["status"]["availableReplicas"] == 2  # the skipped updates were still kept
+
+
+def test_a_status_update_that_fails_the_rollout_wakes_its_kcd() -> None:
+    cache = Cache()
+    cache.put(_rolling("20", replicas=2, updatedReplicas=1))
+    failed = _rolling("21", replicas=2, updatedReplicas=1)
+    failed["status"]["conditions"] = [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]
+    assert cache.put(failed)
+
+
 def test_workloads_are_found_by_every_pair_of_the_selector_and_follow_label_changes() -> None:
     cache = Cache()
     cache.put(deployment("web", "1", {"app": "web", "tier": "front"}))

@@ -66,6 +66,12 @@ def _patching(view: View, rollout: RolloutState) -> Plan:
         reason=Reason.ROLLOUT_PROGRESSING,
         message=f"set {rollout.image} on {refs}",
     )
+    # A workload patched here has a new generation that its controller has yet to observe, so Waiting could decide
+    # nothing new before that workload's next status event wakes the KCD: no second step at once (a thousand of them
+    # in a storm of rollouts) unless Waiting may be done already, i.e. nothing needed a patch or a patch is the
+    # whole rollout (a CronJob's).
+    if patches and not any(w.progress.applied_only for w in view.workloads if w.image != rollout.image):
+        return Plan(actions=(*patches, status), in_flight=True, wake_in=QUIET_POLL_SECONDS)
     return Plan(actions=(*patches, status), again=True)
 
 

@@ -188,7 +188,7 @@ async def _beat(beats: probes.Heartbeats) -> None:
 def run(settings: Settings) -> int:
     """`kcd run`: (optionally) win the Lease, then run kopf until SIGTERM/SIGINT or a lost Lease; the exit code."""
     from kcd.controller import memtrim
-    from kcd.kube.events import setup_logging
+    from kcd.kube.events import Poster, setup_logging
     from kcd.kube.leader import LeaderElector
 
     memtrim.one_arena()  # before any thread allocates (kcd.controller.memtrim)
@@ -223,9 +223,8 @@ def run(settings: Settings) -> int:
         if not won:
             server.shutdown()
             return 0
-    # One thread posts the Events, in the order the steps emitted them (kcd.kube.reconciler).
-    events_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcd-events")
-    registry = build_registry(settings, kube, Reconciler(kube, Cache(), events_pool=events_pool))
+    poster = Poster(kube)  # Events off the step threads, each KCD's in order (kcd.kube.reconciler)
+    registry = build_registry(settings, kube, Reconciler(kube, Cache(), poster=poster))
     memtrim.start(stop)
 
     async def operate() -> None:
@@ -261,7 +260,7 @@ def run(settings: Settings) -> int:
         state["running"] = False
         probes.LEADER.set(0)
         beats.forget(EVENT_LOOP)
-        events_pool.shutdown(wait=True)  # the last transitions' Events, before the process exits
+        poster.close()  # the last transitions' Events, before the process exits
         stop.set()
         if elector is not None and not state["lost"]:
             elector.release()

@@ -16,8 +16,10 @@ import json
 import logging
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -181,3 +183,25 @@ def _body(kcd: Involved, *, reason: str, message: str, warning: bool) -> dict[st
         warning=warning,
         component=COMPONENT,
     )
+
+
+class Poster:
+    """Posts Events off the step threads, so a step never waits for an Event's round trip. A KCD's Events always go to
+    the same one of `threads` single-threaded queues, so they are posted in the order its steps emitted them; several
+    queues, because one fell behind at 2,000 KCDs (each Event a round trip of 10-20 ms to a busy API server: the
+    storm's Events were still being posted minutes later, BENCHMARKS.md)."""
+
+    def __init__(self, kube: Kube, threads: int = 4) -> None:
+        self.kube = kube
+        self._queues = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kcd-events-{i}") for i in range(threads)]
+
+    def emit(
+        self, kcd: Involved, *, reason: str, message: str, warning: bool = False, version: str | None = None
+    ) -> None:
+        queue = self._queues[zlib.crc32(f"{kcd.namespace}/{kcd.name}".encode()) % len(self._queues)]
+        queue.submit(emit, self.kube, kcd, reason=reason, message=message, warning=warning, version=version)
+
+    def close(self) -> None:
+        """Post what is queued, then stop (the last transitions' Events, before the process exits)."""
+        for queue in self._queues:
+            queue.shutdown(wait=True)

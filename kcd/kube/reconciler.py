@@ -7,9 +7,10 @@ phase as it was, so the step runs again and its idempotent actions do nothing tw
 (or failed for good) is recorded in that same step (kcd.engine.outcome.record_now): two status writes per rollout,
 the start and the end, not a persisted Recording phase in between.
 
-Events are advisory (a failed post is logged, never retried), so the controller hands them to one thread of their own
-(`events_pool`), which posts them in the order the steps emitted them: a step does not wait for them, and in a storm of
-rollouts the start steps, which queue on the step threads, no longer carry an Event's round trip each.
+Events are advisory (a failed post is logged, never retried), so the controller hands them to threads of their own
+(kcd.kube.events.Poster), which post each KCD's Events in the order its steps emitted them: a step does not wait for
+them, and in a storm of rollouts the start steps, which queue on the step threads, no longer carry an Event's round
+trip each.
 
 Errors: a status write rejected as stale (409) reads the KCD once and decides again on fresh state; a workload that is
 gone (404) leaves the cache and the step decides again; a write refused for good (4xx other than 409/429: forbidden,
@@ -25,7 +26,6 @@ import datetime
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
 from typing import Any
 
 from kcd import metrics, syncerhealth
@@ -64,10 +64,10 @@ class Reconciler:
         cache: Cache | None = None,
         *,
         clock: Callable[[], datetime.datetime] = _now,
-        events_pool: Executor | None = None,
+        poster: events.Poster | None = None,
     ) -> None:
         self.kube = kube
-        self.events_pool = events_pool  # None: a step posts its Events itself (tests, one-off uses)
+        self.poster = poster  # None: a step posts its Events itself (tests, one-off uses)
         self.cache = cache if cache is not None else Cache()
         self.clock = clock
         self.history = cluster.ConfigMapHistory(kube)
@@ -204,12 +204,10 @@ class Reconciler:
             )
 
     def _emit(self, kcd: events.Involved, *, reason: str, message: str, warning: bool, version: str = "") -> None:
-        if self.events_pool is None:
+        if self.poster is None:
             events.emit(self.kube, kcd, reason=reason, message=message, warning=warning, version=version or None)
         else:
-            self.events_pool.submit(
-                events.emit, self.kube, kcd, reason=reason, message=message, warning=warning, version=version or None
-            )
+            self.poster.emit(kcd, reason=reason, message=message, warning=warning, version=version or None)
 
     def _record(self, kcd: KCD, action: actions.SetConfig | actions.AddHistory) -> None:
         """The config ConfigMap and history are reported, not retried forever, when refused for good."""

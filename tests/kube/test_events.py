@@ -104,3 +104,19 @@ def test_only_the_most_recently_emitted_events_are_remembered(kube: Kube, kube_a
     events.emit(kube, first, reason="RolloutStarted", message="v2", recorder=recorder)
     events.emit(kube, second, reason="RolloutStarted", message="v2", recorder=recorder)
     assert _events(kube_api, namespace) == [("a", "v2", 3), ("b", "v2", 1), ("b", "v2", 1), ("c", "v2", 1)]
+
+
+def test_the_poster_posts_each_kcds_events_in_the_order_emitted_and_all_of_them_by_close(
+    kube: Kube, kube_api: Any, namespace: str
+) -> None:
+    poster = events.Poster(kube, threads=3)
+    refs = [_ref(namespace, f"app{i}") for i in range(4)]
+    for step in range(5):
+        for ref in refs:
+            poster.emit(ref, reason="RolloutProgressing", message=f"step {step}")
+    poster.close()  # returns once everything queued is posted
+    items = client.CoreV1Api(kube_api).list_namespaced_event(namespace).items
+    by_creation = sorted(items, key=lambda e: int(e.metadata.resource_version))
+    for ref in refs:
+        mine = [e.message for e in by_creation if e.involved_object.name == ref.name]
+        assert mine == [f"step {step}" for step in range(5)]

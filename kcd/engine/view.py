@@ -147,5 +147,6 @@ def status_facts(body: Mapping[str, Any]) -> tuple[bool, ...]:
     update that leaves these alone (a replica count moving mid-rollout) cannot change a step's decision and wakes no
     KCD (kcd.kube.cache). `Workload.available` is left out: only blue-green reads it, in phases that re-check every
     progress poll."""
-    progress = wl.progress(dict(body))
-    return (progress.done, progress.failed, progress.paused, wl.stuck_on_rollback(dict(body)))
+    plain = dict(body)
+    progress = wl.progress(plain)
+    return (progress.done, progress.failed, progress.paused, wl.stuck_on_rollback(plain))

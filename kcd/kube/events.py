@@ -189,7 +189,7 @@ class Poster:
     """Posts Events off the step threads, so a step never waits for an Event's round trip. A KCD's Events always go to
     the same one of `threads` single-threaded queues, so they are posted in the order its steps emitted them; several
     queues, because one fell behind at 2,000 KCDs (each Event a round trip of 10-20 ms to a busy API server: the
-    storm's Events were still being posted minutes later, BENCHMARKS.md)."""
+    storm's Events were still being posted minutes later, BENCHMARKS.md). `threads=0` posts in the caller's thread."""
 
     def __init__(self, kube: Kube, threads: int = 4) -> None:
         self.kube = kube
@@ -198,6 +198,9 @@ class Poster:
     def emit(
         self, kcd: Involved, *, reason: str, message: str, warning: bool = False, version: str | None = None
     ) -> None:
+        if not self._queues:
+            emit(self.kube, kcd, reason=reason, message=message, warning=warning, version=version)
+            return
         queue = self._queues[zlib.crc32(f"{kcd.namespace}/{kcd.name}".encode()) % len(self._queues)]
         queue.submit(emit, self.kube, kcd, reason=reason, message=message, warning=warning, version=version)
 

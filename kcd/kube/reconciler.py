@@ -67,7 +67,7 @@ class Reconciler:
         poster: events.Poster | None = None,
     ) -> None:
         self.kube = kube
-        self.poster = poster  # None: a step posts its Events itself (tests, one-off uses)
+        self.poster = poster or events.Poster(kube, threads=0)  # none given: a step posts its Events itself
         self.cache = cache if cache is not None else Cache()
         self.clock = clock
         self.history = cluster.ConfigMapHistory(kube)
@@ -199,15 +199,13 @@ class Reconciler:
         elif isinstance(action, actions.WriteStatus):
             self._write_status(kcd, action.status, rv)
         else:
-            self._emit(
-                kcd, reason=action.reason, message=action.message, warning=action.warning, version=action.version
+            self.poster.emit(
+                kcd,
+                reason=action.reason,
+                message=action.message,
+                warning=action.warning,
+                version=action.version or None,
             )
-
-    def _emit(self, kcd: events.Involved, *, reason: str, message: str, warning: bool, version: str = "") -> None:
-        if self.poster is None:
-            events.emit(self.kube, kcd, reason=reason, message=message, warning=warning, version=version or None)
-        else:
-            self.poster.emit(kcd, reason=reason, message=message, warning=warning, version=version or None)
 
     def _record(self, kcd: KCD, action: actions.SetConfig | actions.AddHistory) -> None:
         """The config ConfigMap and history are reported, not retried forever, when refused for good."""
@@ -224,7 +222,7 @@ class Reconciler:
             reason = (
                 Reason.CONFIG_UPDATE_FAILED if isinstance(action, actions.SetConfig) else Reason.HISTORY_UPDATE_FAILED
             )
-            self._emit(kcd, reason=reason, warning=True, message=f"could not update {what}: {err}")
+            self.poster.emit(kcd, reason=reason, warning=True, message=f"could not update {what}: {err}")
 
     def _write_status(self, kcd: KCD, status: Status, rv: str) -> None:
         # The resourceVersion makes the write conditional: a change by someone else since the view was built (a
@@ -263,4 +261,4 @@ class Reconciler:
             }
             self.cache.put(self.kube.patch_status(KCDS, ref.namespace, ref.name, patch), "KCD")
         for event in plan.events:
-            self._emit(ref, reason=event.reason, message=event.message, warning=event.warning)
+            self.poster.emit(ref, reason=event.reason, message=event.message, warning=event.warning)

@@ -133,12 +133,23 @@ def setup(env: Env, ns: str, names: list[str]) -> Observer:
 
 
 def storm(
-    obs: Observer, names: list[str], version: str, started: float, sent: float, requests: tuple[float, float]
+    obs: Observer,
+    names: list[str],
+    version: str,
+    times: tuple[float, float],
+    requests: tuple[float, float],
+    cpu: dict[str, float],
 ) -> Storm:
+    started, sent = times
+
     def after(marks: dict[tuple[str, str], float]) -> list[float]:
         return [marks[(n, version)] - started for n in names if (n, version) in marks]
 
-    return Storm(sent - started, after(obs.image_at), after(obs.available_at), after(obs.success_at), requests)
+    return Storm(sent - started, after(obs.image_at), after(obs.available_at), after(obs.success_at), requests, cpu)
+
+
+def cluster_cpu(env: Env, ctl: kcdrun.Controller | None = None) -> dict[str, float]:
+    return probes.process_cpu(env.cluster.procs.procs if env.cluster.procs else [], ctl)
 
 
 def requests_since(env: Env, before: tuple[float, float]) -> tuple[float, float]:
@@ -148,18 +159,19 @@ def requests_since(env: Env, before: tuple[float, float]) -> tuple[float, float]
 
 def baseline_all(env: Env, ns: str, names: list[str], obs: Observer) -> Storm:
     """The physical limit: every Deployment patched at once by the benchmark, until every one is Available."""
-    apps, requests = client.AppsV1Api(env.api), probes.apiserver_requests(env.api)
+    apps, requests, cpu = client.AppsV1Api(env.api), probes.apiserver_requests(env.api), cluster_cpu(env)
     started = time.time()
     each(env.args.senders, lambda name: set_image(apps, ns, name, BASE_ALL), names)
     sent, n = time.time(), len(names)
     wait_until(lambda: obs.available(names, BASE_ALL) == n, what=f"{n} patched and available", timeout=60 + n * 0.5)
+    used = probes.cpu_since(cpu, cluster_cpu(env))
     wait_quiet(obs)
-    return storm(obs, names, BASE_ALL, started, sent, requests_since(env, requests))
+    return storm(obs, names, BASE_ALL, (started, sent), requests_since(env, requests), used)
 
 
 def all_live(env: Env, ctl: kcdrun.Controller, ns: str, names: list[str], obs: Observer, ph: Phases) -> Storm:
     apps, n = client.AppsV1Api(env.api), len(names)
-    cpu, requests = probes.cpu_seconds(ctl), probes.apiserver_requests(env.api)
+    cpu, requests, every = probes.cpu_seconds(ctl), probes.apiserver_requests(env.api), cluster_cpu(env, ctl)
     ph.live = time.time()
     # Every workload live at its first version, as in a running cluster; --senders concurrent syncers.
     each(env.args.senders, lambda name: announce(apps, ns, name, LIVE), names)
@@ -167,8 +179,9 @@ def all_live(env: Env, ctl: kcdrun.Controller, ns: str, names: list[str], obs: O
     wait_until(lambda: obs.succeeded(names, LIVE) == n, what=f"{n} KCDs live", timeout=60 + n * 0.5)
     after = probes.cpu_seconds(ctl)
     ph.live_cpu = (after[0] - cpu[0], after[1] - cpu[1])
+    used = probes.cpu_since(every, cluster_cpu(env, ctl))
     wait_quiet(obs)
-    return storm(obs, names, LIVE, ph.live, sent, requests_since(env, requests))
+    return storm(obs, names, LIVE, (ph.live, sent), requests_since(env, requests), used)
 
 
 def sample(env: Env, ns: str, picked: list[str], obs: Observer, ph: Phases) -> None:

@@ -63,3 +63,28 @@ def apiserver_requests(api: Any) -> tuple[float, float]:
         if any(w in labels for w in _WRITES):
             writes += float(value)
     return requests, writes
+
+
+def process_cpu(procs: list[Any], ctl: kcdrun.Controller | None = None) -> dict[str, float]:
+    """CPU seconds so far of each control-plane process (with its children), the benchmark itself and the controller:
+    a storm's difference in these says who did the extra work on the shared cores."""
+
+    def seconds(p: psutil.Process) -> float:
+        t = p.cpu_times()
+        return float(t.user + t.system + t.children_user + t.children_system)
+
+    out: dict[str, float] = {}
+    for proc in procs:
+        try:
+            root = psutil.Process(proc.popen.pid)
+            out[proc.name] = seconds(root) + sum(seconds(c) for c in root.children(recursive=True))
+        except psutil.Error:
+            continue
+    out["benchmark"] = seconds(psutil.Process())
+    if ctl is not None:
+        out["controller"] = seconds(psutil.Process(ctl.proc.popen.pid))
+    return out
+
+
+def cpu_since(before: dict[str, float], now: dict[str, float]) -> dict[str, float]:
+    return {name: now[name] - before.get(name, 0.0) for name in now}

@@ -48,6 +48,7 @@ class Storm:
     available: list[float]
     success: list[float]
     requests: tuple[float, float] = (0.0, 0.0)  # (requests, writes) the API server answered, every client
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU s per process until the last one was done
 
 
 def storm_detail(r: dict[str, Any]) -> list[str]:
@@ -66,6 +67,19 @@ def storm_detail(r: dict[str, Any]) -> list[str]:
         f"  {r['size']} workloads, requests the API server answered in the storm (every client, watches not counted): "
         f"baseline {base.requests[0]:.0f} ({base.requests[1]:.0f} writes), all live {live.requests[0]:.0f} "
         f"({live.requests[1]:.0f} writes){_ratio(live.requests[0], base.requests[0])}",
+        *_cpu_detail(r["size"], base, live),
+    ]
+
+
+def _cpu_detail(size: int, base: Storm, live: Storm) -> list[str]:
+    if not base.cpu:  # a run from before the CPU was probed
+        return []
+    names = sorted(set(base.cpu) | set(live.cpu), key=lambda n: -live.cpu.get(n, 0.0))
+    each = ", ".join(f"{n} {base.cpu.get(n, 0.0):.1f} / {live.cpu.get(n, 0.0):.1f}" for n in names)
+    total = sum(base.cpu.values()), sum(live.cpu.values())
+    return [
+        f"  {size} workloads, CPU seconds per process, baseline / all live: {each}; "
+        f"all {total[0]:.1f} / {total[1]:.1f}{_ratio(total[1], total[0])}"
     ]
 
 

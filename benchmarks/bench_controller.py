@@ -27,6 +27,7 @@ import concurrent.futures
 import datetime
 import hashlib
 import logging
+import os
 import pickle
 import sys
 import tempfile
@@ -63,6 +64,7 @@ class Env:
     procs: ProcGroup
     controller_kubeconfig: Path  # user kcd-controller
     args: argparse.Namespace
+    pprof: probes.Pprof | None = None
 
 
 def start_controller(env: Env, namespace: str, name: str, *, idle_resync: float | None = None) -> kcdrun.Controller:
@@ -161,10 +163,14 @@ def baseline_all(env: Env, ns: str, names: list[str], obs: Observer) -> Storm:
     """The physical limit: every Deployment patched at once by the benchmark, until every one is Available."""
     apps, requests, cpu = client.AppsV1Api(env.api), probes.apiserver_requests(env.api), cluster_cpu(env)
     started = time.time()
+    if env.pprof:
+        env.pprof.start(f"baseline-{len(names)}")
     each(env.args.senders, lambda name: set_image(apps, ns, name, BASE_ALL), names)
     sent, n = time.time(), len(names)
     wait_until(lambda: obs.available(names, BASE_ALL) == n, what=f"{n} patched and available", timeout=60 + n * 0.5)
     used = probes.cpu_since(cpu, cluster_cpu(env))
+    if env.pprof:
+        env.pprof.stop()
     wait_quiet(obs)
     return storm(obs, names, BASE_ALL, (started, sent), requests_since(env, requests), used)
 
@@ -173,6 +179,8 @@ def all_live(env: Env, ctl: kcdrun.Controller, ns: str, names: list[str], obs: O
     apps, n = client.AppsV1Api(env.api), len(names)
     cpu, requests, every = probes.cpu_seconds(ctl), probes.apiserver_requests(env.api), cluster_cpu(env, ctl)
     ph.live = time.time()
+    if env.pprof:
+        env.pprof.start(f"live-{n}")
     # Every workload live at its first version, as in a running cluster; --senders concurrent syncers.
     each(env.args.senders, lambda name: announce(apps, ns, name, LIVE), names)
     sent = time.time()
@@ -180,6 +188,8 @@ def all_live(env: Env, ctl: kcdrun.Controller, ns: str, names: list[str], obs: O
     after = probes.cpu_seconds(ctl)
     ph.live_cpu = (after[0] - cpu[0], after[1] - cpu[1])
     used = probes.cpu_since(every, cluster_cpu(env, ctl))
+    if env.pprof:
+        env.pprof.stop()
     wait_quiet(obs)
     return storm(obs, names, LIVE, (ph.live, sent), requests_since(env, requests), used)
 
@@ -291,6 +301,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--resync", type=float, default=0.0, help="idle resync of the idle window (0: N/20 s, >= 10)")
     parser.add_argument("--profile", default=None, help="diagnostic: cProfile of the controller's event loop to FILE")
+    parser.add_argument(
+        "--pprof", default=None, help="diagnostic: the API server's CPU profiles during the storms, to DIR"
+    )
+    parser.add_argument(
+        "--floor", action="store_true", help="diagnostic: first a storm of kcd's writes sent with no controller"
+    )
     parser.add_argument("--report-from", default=None, help="print the figures of an earlier run's work directory")
     return parser.parse_args()
 
@@ -320,6 +336,8 @@ def main() -> None:
         print_results(results, saved / "audit.log")
         return
     workdir = Path(tempfile.mkdtemp(prefix="kcd-bench-ctl-"))
+    if args.pprof:  # read by tests.env.cluster when it starts the API server
+        os.environ["KCD_TEST_APISERVER_PROFILING"] = "1"
     cl = cluster_mod.from_env(
         workdir / "cluster", audit_log=workdir / "audit.log", audit_users=[audit.CONTROLLER_USER, audit.BENCH_USER]
     )
@@ -329,12 +347,18 @@ def main() -> None:
     admin.close()
     bench = config.new_client_from_config(config_file=str(cl.user_kubeconfig(audit.BENCH_USER)))
     env = Env(cl, bench, procs, cl.user_kubeconfig(audit.CONTROLLER_USER), args)
+    if args.pprof:
+        env.pprof = probes.Pprof(bench, Path(args.pprof))
     results = []
     try:
         print(f"kcd controller benchmark (local control plane, one KCD per Deployment, 1 replica each; {workdir})")
         print(f"controller code: {probes.code_version()}")
         print(report.TIMING_HEAD)
         for size in (int(s) for s in args.sizes.split(",")):
+            if args.floor:
+                from benchmarks import controller_floor  # imports this module: only when asked for
+
+                controller_floor.floor_storm(env, size)
             results.append(run_size(env, size, args.samples))
             (workdir / "results.pickle").write_bytes(pickle.dumps(results))
             print(report.timing_row(results[-1]), flush=True)

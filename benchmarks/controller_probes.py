@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,40 @@ def process_cpu(procs: list[Any], ctl: kcdrun.Controller | None = None) -> dict[
 
 def cpu_since(before: dict[str, float], now: dict[str, float]) -> dict[str, float]:
     return {name: now[name] - before.get(name, 0.0) for name in now}
+
+
+class Pprof:
+    """Diagnostic (`--pprof DIR`): CPU profiles of the API server (its /debug/pprof, on with
+    KCD_TEST_APISERVER_PROFILING=1), 10 s each, back to back while a storm runs; read them with
+    `go tool pprof -top DIR/<label>-*.pb.gz`."""
+
+    def __init__(self, api: Any, outdir: Path) -> None:
+        self.api, self.outdir = api, outdir
+        self.stop_flag = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self, label: str) -> None:
+        self.outdir.mkdir(parents=True, exist_ok=True)
+        self.stop_flag.clear()
+        self.thread = threading.Thread(target=self._run, args=(label,), daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_flag.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def _run(self, label: str) -> None:
+        i = 0
+        while not self.stop_flag.is_set():
+            resp = self.api.call_api(
+                "/debug/pprof/profile",
+                "GET",
+                query_params=[("seconds", "10")],
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=30,
+            )
+            data = (resp[0] if isinstance(resp, tuple) else resp).data
+            (self.outdir / f"{label}-{i:02d}.pb.gz").write_bytes(data)
+            i += 1

@@ -77,9 +77,12 @@ def _cpu_detail(size: int, base: Storm, live: Storm) -> list[str]:
     names = sorted(set(base.cpu) | set(live.cpu), key=lambda n: -live.cpu.get(n, 0.0))
     each = ", ".join(f"{n} {base.cpu.get(n, 0.0):.1f} / {live.cpu.get(n, 0.0):.1f}" for n in names)
     total = sum(base.cpu.values()), sum(live.cpu.values())
+    # Busy cores = CPU seconds / wall seconds: near the machine's core count, the storm is CPU-bound.
+    walls = max(base.available, default=0.0), max(live.success, default=0.0)
+    busy = " / ".join(f"{cpu / wall:.2f}" if wall else "-" for cpu, wall in zip(total, walls, strict=True))
     return [
         f"  {size} workloads, CPU seconds per process, baseline / all live: {each}; "
-        f"all {total[0]:.1f} / {total[1]:.1f}{_ratio(total[1], total[0])}"
+        f"all {total[0]:.1f} / {total[1]:.1f}{_ratio(total[1], total[0])}; cores busy {busy}"
     ]
 
 

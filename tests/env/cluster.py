@@ -116,7 +116,8 @@ def _start_apiserver(procs: ProcGroup, pki: Pki, etcd_port: int, extra: Sequence
             "--max-requests-inflight=0",
             "--max-mutating-requests-inflight=0",
             "--endpoint-reconciler-type=none",
-            "--profiling=false",
+            # bench_controller --pprof (a diagnostic) asks for the API server's pprof endpoints.
+            f"--profiling={'true' if os.environ.get('KCD_TEST_APISERVER_PROFILING') else 'false'}",
             *extra,
         ],
     )

@@ -16,7 +16,8 @@ user (`kcd-controller`), the benchmark under `kcd-bench`. The same log's timesta
 workloads got their image, became Available and Successful; the controller's CPU (event loop vs other threads) in the
 all-live storm; its reconcile steps (its /metrics). No timed assertion anywhere: the figures are printed.
 `--profile FILE` writes a cProfile of the first controller's event loop; `--report-from DIR` prints a run's figures
-again from the results and audit log it left in its work directory.
+again from the results and audit log it left in its work directory. Diagnostics: `--pprof DIR` (the API server's CPU
+profiles during each storm), `--floor` (kcd's writes sent by the benchmark with no controller, controller_floor.py).
 Run: make bench-controller   (or .venv/bin/python -m benchmarks.bench_controller --sizes 1,1000,2000 --samples 50)
 """
 

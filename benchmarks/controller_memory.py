@@ -104,6 +104,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from benchmarks import bench_controller as bench
+    from benchmarks import controller_storms as storms
     from benchmarks.controller_report import Phases
     from tests import crd
     from tests.controller import kcdrun
@@ -117,10 +118,10 @@ def main() -> None:
     api = api_client(cl)
     try:
         crd.install(api)
-        env = bench.Env(cl, api, procs, cl.kubeconfig, argparse.Namespace(profile=None))
+        env = storms.Env(cl, api, procs, cl.kubeconfig, argparse.Namespace(profile=None))
         ns, names = "mem", [f"w{i}" for i in range(args.size)]
         t0 = time.time()
-        obs = bench.setup(env, ns, names)
+        obs = storms.setup(env, ns, names)
         print(f"set up {args.size} in {time.time() - t0:.0f} s", flush=True)
         dump, port = workdir / "memdump.txt", free_port()
         argv = [sys.executable, "-m", "benchmarks.controller_launch", "--memdump", str(dump), "--", "run"]
@@ -133,7 +134,7 @@ def main() -> None:
         wait_until(ctl.ready, what="/readyz", timeout=120, proc=ctl.proc)
         n = args.size
         wait_until(lambda: len(obs.with_status) == n, what="first statuses", timeout=600 + n, proc=ctl.proc)
-        bench.wait_quiet(obs)
+        storms.wait_quiet(obs)
         print(f"start-up done at {time.time() - t0:.0f} s, RSS {ctl.proc.rss_bytes() / 2**20:.0f} MB", flush=True)
         if not args.no_storm:
             live = bench.all_live(env, ctl, ns, names, obs, Phases(started=time.time()))

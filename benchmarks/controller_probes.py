@@ -54,8 +54,7 @@ def apiserver_requests(api: Any) -> tuple[float, float]:
     """(requests, writes) the API server has answered since it started, from every client (the controller, the
     kube-controller-manager, the scheduler, kwok, the benchmark): its apiserver_request_total, watches not counted.
     The storms' difference in these is the work the controller adds to the cluster's."""
-    resp = api.call_api("/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False)
-    text = (resp[0] if isinstance(resp, tuple) else resp).data.decode()
+    text = _get(api, "/metrics").decode()
     requests = writes = 0.0
     for labels, value in _REQUESTS.findall(text):
         if 'verb="WATCH"' in labels:
@@ -66,20 +65,32 @@ def apiserver_requests(api: Any) -> tuple[float, float]:
     return requests, writes
 
 
+def _get(api: Any, path: str, **query: str) -> bytes:
+    """The raw body of a GET of the API server's own endpoints (/metrics, /debug/pprof) with the benchmark's client."""
+    resp = api.call_api(
+        path,
+        "GET",
+        query_params=list(query.items()),
+        auth_settings=["BearerToken"],
+        _preload_content=False,
+        _request_timeout=30,  # a 10 s profile included
+    )
+    return bytes((resp[0] if isinstance(resp, tuple) else resp).data)
+
+
 def process_cpu(procs: list[Any], ctl: kcdrun.Controller | None = None) -> dict[str, float]:
-    """CPU seconds so far of each control-plane process (with its children), the benchmark itself and the controller:
-    a storm's difference in these says who did the extra work on the shared cores."""
+    """CPU seconds so far of each control-plane process, the benchmark itself and the controller: a storm's
+    difference in these says who did the extra work on the shared cores."""
 
     def seconds(p: psutil.Process) -> float:
         t = p.cpu_times()
-        return float(t.user + t.system + t.children_user + t.children_system)
+        return float(t.user + t.system)
 
     out: dict[str, float] = {}
     for proc in procs:
         try:
-            root = psutil.Process(proc.popen.pid)
-            out[proc.name] = seconds(root) + sum(seconds(c) for c in root.children(recursive=True))
-        except psutil.Error:
+            out[proc.name] = seconds(psutil.Process(proc.popen.pid))
+        except psutil.Error:  # a process that has exited
             continue
     out["benchmark"] = seconds(psutil.Process())
     if ctl is not None:
@@ -115,14 +126,5 @@ class Pprof:
     def _run(self, label: str) -> None:
         i = 0
         while not self.stop_flag.is_set():
-            resp = self.api.call_api(
-                "/debug/pprof/profile",
-                "GET",
-                query_params=[("seconds", "10")],
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=30,
-            )
-            data = (resp[0] if isinstance(resp, tuple) else resp).data
-            (self.outdir / f"{label}-{i:02d}.pb.gz").write_bytes(data)
+            (self.outdir / f"{label}-{i:02d}.pb.gz").write_bytes(_get(self.api, "/debug/pprof/profile", seconds="10"))
             i += 1

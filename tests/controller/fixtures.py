@@ -172,3 +172,8 @@ def history(api: Any, namespace: str, workload_name: str) -> list[dict[str, Any]
             return []
         raise
     return list(json.loads((cm.data or {}).get("history") or "[]"))
+
+
+def verification_jobs(api: Any, namespace: str) -> list[Any]:
+    """The verification Jobs kcd created in `namespace` (kcd.engine.verify labels them)."""
+    return list(client.BatchV1Api(api).list_namespaced_job(namespace, label_selector="kcd.io/verify-for").items)

@@ -12,15 +12,19 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from kcd.engine import verify as verification
+from kcd.model import KCD
 from tests.controller import kcdrun
 from tests.controller.fixtures import (
     REPO,
+    VERSION_SYNTAX,
     announce,
     create,
     history,
     image_of,
     kcd_body,
     set_status,
+    verification_jobs,
     wait_status,
     workload,
 )
@@ -155,3 +159,40 @@ def test_a_controller_killed_mid_rollout_is_replaced_and_the_rollout_completes_o
     wait_status(kube_api, namespace, "app", currStatus="Success", successVersion="bbbbb22")
     assert [(r["version"], r["outcome"]) for r in history(kube_api, namespace, "app")] == [("bbbbb22", "Success")]
     assert len(first.image_patches()) + len(second.image_patches()) == 1
+
+
+def test_a_controller_killed_after_creating_a_verification_job_finds_it_again(
+    procs: Any, cluster: Any, kube_api: Any, namespace: str
+) -> None:
+    """Left as a controller killed right after creating the Job (before persisting anything else) leaves it. In this
+    module no controller watches every namespace: one would create that Job itself before the test does."""
+    create(kube_api, namespace, workload("Deployment", "again"))
+    verify = [{"kind": "Image", "image": "team/check", "timeoutSeconds": 60}]
+    create(
+        kube_api,
+        namespace,
+        kcd_body("again", versionSyntax=VERSION_SYNTAX, container={"name": "app", "verify": verify}),
+    )
+    announce(kube_api, namespace, "Deployment", "again", "v-2")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rollout = {
+        "version": "v-2",
+        "phase": "Verifying",
+        "image": f"{REPO}:v-2",
+        "source": f"{REPO}:env-prod",
+        "container": "app",
+        "startedAt": stamp,
+        "phaseStartedAt": stamp,
+        "verifyIndex": 0,
+        "verifyStartedAt": stamp,
+    }
+    set_status(kube_api, namespace, "again", {"currVersion": "v-2", "currStatus": "Progressing", "rollout": rollout})
+    obj = client.CustomObjectsApi(kube_api).get_namespaced_custom_object("kcd.io", "v1", namespace, "kcds", "again")
+    kcd = KCD.from_body(obj)
+    assert kcd.status.rollout is not None
+    job = verification.job_body(kcd, kcd.status.rollout, kcd.spec.container.verify[0])
+    client.BatchV1Api(kube_api).create_namespaced_job(namespace, job)
+    ctl = kcdrun.start(procs, Path(cluster.kubeconfig), extra=["--namespace", namespace])
+    wait_status(kube_api, namespace, "again", timeout=90, currStatus="Success", successVersion="v-2")
+    assert [j.metadata.name for j in verification_jobs(kube_api, namespace)] == [job["metadata"]["name"]]
+    assert not [ln for ln in ctl.lines() if ln.get("msg") == "verification job created"]

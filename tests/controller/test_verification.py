@@ -21,6 +21,7 @@ from tests.controller.fixtures import (
     image_of,
     kcd_body,
     kcd_status,
+    verification_jobs,
     wait_status,
     workload,
 )
@@ -57,10 +58,6 @@ def _url(server: Any) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}/health"
 
 
-def _jobs(api: Any, namespace: str) -> list[Any]:
-    return client.BatchV1Api(api).list_namespaced_job(namespace, label_selector="kcd.io/verify-for").items
-
-
 @pytest.mark.parametrize("registry", ["anonymous"], indirect=True)
 @pytest.mark.parametrize(("image", "outcome"), [("team/check", "Success"), ("team/check-fault-fail", "Failed")])
 def test_an_image_verification_job_decides_before_anything_is_deployed(
@@ -79,7 +76,7 @@ def test_an_image_verification_job_decides_before_anything_is_deployed(
     )
     announce(kube_api, namespace, "Deployment", "checked", "v-2")
     wait_status(kube_api, namespace, "checked", timeout=90, currStatus=outcome, currVersion="v-2", rollout=None)
-    [job] = _jobs(kube_api, namespace)  # one Job, owned by the KCD, with the version under test
+    [job] = verification_jobs(kube_api, namespace)  # one Job, owned by the KCD, with the version under test
     assert job.metadata.owner_references[0].kind == "KCD" and job.spec.ttl_seconds_after_finished == 600
     env = {e.name: e.value for e in job.spec.template.spec.containers[0].env}
     assert env["KCD_VERSION"] == "v-2"
@@ -101,7 +98,7 @@ def test_a_verification_job_that_never_finishes_fails_after_its_timeout(
     announce(kube_api, namespace, "Deployment", "slow", "v-2")
     wait_status(kube_api, namespace, "slow", timeout=60, currStatus="Failed", rollout=None)
     assert "did not finish within timeoutSeconds=5" in history(kube_api, namespace, "slow")[0]["reason"]
-    assert len(_jobs(kube_api, namespace)) == 1
+    assert len(verification_jobs(kube_api, namespace)) == 1
 
 
 def test_an_http_check_after_the_rollout_rolls_back_when_the_service_answers_500(
@@ -137,49 +134,6 @@ def test_blue_green_with_a_failing_check_never_switches_traffic(
     assert live == {"app": "web", "colour": "blue"}
     wait_until(lambda: len(ready_endpoints(kube_api, namespace, "web")) == 2, what="blue still serving", timeout=30)
     assert "good-1" in kcd_status(kube_api, namespace, "web")["failedVersions"]
-
-
-def test_a_controller_killed_after_creating_a_verification_job_finds_it_again(
-    procs: Any, cluster: Any, kube_api: Any, namespace: str
-) -> None:
-    """Left as a controller killed right after creating the Job (before persisting anything else) leaves it."""
-    import datetime
-    from pathlib import Path
-
-    from kcd.engine import verify as verification
-    from kcd.model import KCD
-    from tests.controller.fixtures import set_status
-
-    create(kube_api, namespace, workload("Deployment", "again"))
-    verify = [{"kind": "Image", "image": "team/check", "timeoutSeconds": 60}]
-    create(
-        kube_api,
-        namespace,
-        kcd_body("again", versionSyntax=VERSION_SYNTAX, container={"name": "app", "verify": verify}),
-    )
-    announce(kube_api, namespace, "Deployment", "again", "v-2")
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    rollout = {
-        "version": "v-2",
-        "phase": "Verifying",
-        "image": f"{REPO}:v-2",
-        "source": f"{REPO}:env-prod",
-        "container": "app",
-        "startedAt": stamp,
-        "phaseStartedAt": stamp,
-        "verifyIndex": 0,
-        "verifyStartedAt": stamp,
-    }
-    set_status(kube_api, namespace, "again", {"currVersion": "v-2", "currStatus": "Progressing", "rollout": rollout})
-    obj = client.CustomObjectsApi(kube_api).get_namespaced_custom_object("kcd.io", "v1", namespace, "kcds", "again")
-    kcd = KCD.from_body(obj)
-    assert kcd.status.rollout is not None
-    job = verification.job_body(kcd, kcd.status.rollout, kcd.spec.container.verify[0])
-    client.BatchV1Api(kube_api).create_namespaced_job(namespace, job)
-    ctl = kcdrun.start(procs, Path(cluster.kubeconfig), extra=["--namespace", namespace])
-    wait_status(kube_api, namespace, "again", timeout=90, currStatus="Success", successVersion="v-2")
-    assert [j.metadata.name for j in _jobs(kube_api, namespace)] == [job["metadata"]["name"]]
-    assert not [ln for ln in ctl.lines() if ln.get("msg") == "verification job created"]
 
 
 class Hanging(http.server.BaseHTTPRequestHandler):
